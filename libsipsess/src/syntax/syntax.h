@@ -89,6 +89,9 @@ enum {
     SIPSESS__HF_BAD = 1 << 0,    /* typed parse failed (lenient mode) */
 };
 
+/** Typed parse of h->value for h->id (hdr.c). */
+int sipsess__hdr_parse_value(struct sipsess_hdr *h, const sipsess_parse_opts *o);
+
 struct sipsess__via {
     sipsess_str proto;      /* "SIP/2.0" */
     sipsess_str transport;
@@ -175,15 +178,11 @@ struct sipsess_msg {
 sipsess_hdr_id sipsess__hdr_lookup(const char *name, size_t len);
 /** Whether values of this header are split at top-level commas. */
 bool sipsess__hdr_is_list(sipsess_hdr_id id);
+/** Whether a second occurrence of this header is an error (RFC 3261 §7.3.1). */
+bool sipsess__hdr_is_single(sipsess_hdr_id id);
 
-/** Parse the header section + body of a message whose bytes are already in
- *  `m->buf` (used by the datagram parser and the framer). `stream`: a
- *  Content-Length is mandatory and the body must be complete. */
-int sipsess__msg_parse_buf(struct sipsess_msg *m, const sipsess_parse_opts *o,
-                           bool stream, size_t *err_off);
-
-/** Parse a message whose bytes are copied into a fresh allocation. `stream`
- *  as above. */
+/** Parse a message whose bytes are copied into a fresh allocation. `stream`:
+ *  a Content-Length is mandatory and the body must be complete (framer). */
 int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *opts,
                        bool stream, sipsess_msg **out, size_t *err_off);
 

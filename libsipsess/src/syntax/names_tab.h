@@ -1,0 +1,127 @@
+/* Method and header-name tables: canonical names, compact forms, and which
+ * headers are comma-separated lists or single-valued. */
+#include "syntax.h"
+
+struct hdrdef {
+    const char *name;
+    uint8_t len;
+    char compact;
+    uint8_t list;
+    uint8_t single;
+};
+
+/* Indexed by sipsess_hdr_id. */
+static const struct hdrdef g_hdrs[SIPSESS_HDR__COUNT] = {
+    [SIPSESS_HDR_OTHER] = {"", 0, 0, 0, 0},
+    [SIPSESS_HDR_VIA] = {"Via", 3, 'v', 1, 0},
+    [SIPSESS_HDR_FROM] = {"From", 4, 'f', 0, 1},
+    [SIPSESS_HDR_TO] = {"To", 2, 't', 0, 1},
+    [SIPSESS_HDR_CALL_ID] = {"Call-ID", 7, 'i', 0, 1},
+    [SIPSESS_HDR_CSEQ] = {"CSeq", 4, 0, 0, 1},
+    [SIPSESS_HDR_MAX_FORWARDS] = {"Max-Forwards", 12, 0, 0, 1},
+    [SIPSESS_HDR_CONTACT] = {"Contact", 7, 'm', 1, 0},
+    [SIPSESS_HDR_ROUTE] = {"Route", 5, 0, 1, 0},
+    [SIPSESS_HDR_RECORD_ROUTE] = {"Record-Route", 12, 0, 1, 0},
+    [SIPSESS_HDR_CONTENT_LENGTH] = {"Content-Length", 14, 'l', 0, 0},
+    [SIPSESS_HDR_CONTENT_TYPE] = {"Content-Type", 12, 'c', 0, 1},
+    [SIPSESS_HDR_CONTENT_DISPOSITION] = {"Content-Disposition", 19, 0, 0, 1},
+    [SIPSESS_HDR_CONTENT_ENCODING] = {"Content-Encoding", 16, 'e', 1, 0},
+    [SIPSESS_HDR_CONTENT_LANGUAGE] = {"Content-Language", 16, 0, 1, 0},
+    [SIPSESS_HDR_REQUIRE] = {"Require", 7, 0, 1, 0},
+    [SIPSESS_HDR_PROXY_REQUIRE] = {"Proxy-Require", 13, 0, 1, 0},
+    [SIPSESS_HDR_SUPPORTED] = {"Supported", 9, 'k', 1, 0},
+    [SIPSESS_HDR_UNSUPPORTED] = {"Unsupported", 11, 0, 1, 0},
+    [SIPSESS_HDR_ALLOW] = {"Allow", 5, 0, 1, 0},
+    [SIPSESS_HDR_ACCEPT] = {"Accept", 6, 0, 1, 0},
+    [SIPSESS_HDR_ACCEPT_ENCODING] = {"Accept-Encoding", 15, 0, 1, 0},
+    [SIPSESS_HDR_ACCEPT_LANGUAGE] = {"Accept-Language", 15, 0, 1, 0},
+    [SIPSESS_HDR_EXPIRES] = {"Expires", 7, 0, 0, 1},
+    [SIPSESS_HDR_MIN_EXPIRES] = {"Min-Expires", 11, 0, 0, 1},
+    [SIPSESS_HDR_RSEQ] = {"RSeq", 4, 0, 0, 1},
+    [SIPSESS_HDR_RACK] = {"RAck", 4, 0, 0, 1},
+    [SIPSESS_HDR_EVENT] = {"Event", 5, 'o', 0, 1},
+    [SIPSESS_HDR_ALLOW_EVENTS] = {"Allow-Events", 12, 'u', 1, 0},
+    [SIPSESS_HDR_SUBSCRIPTION_STATE] = {"Subscription-State", 18, 0, 0, 1},
+    [SIPSESS_HDR_REFER_TO] = {"Refer-To", 8, 'r', 0, 1},
+    [SIPSESS_HDR_REFERRED_BY] = {"Referred-By", 11, 'b', 0, 1},
+    [SIPSESS_HDR_REFER_SUB] = {"Refer-Sub", 9, 0, 0, 1},
+    [SIPSESS_HDR_REPLACES] = {"Replaces", 8, 0, 0, 1},
+    [SIPSESS_HDR_AUTHORIZATION] = {"Authorization", 13, 0, 0, 0},
+    [SIPSESS_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", 19, 0, 0, 0},
+    [SIPSESS_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", 16, 0, 0, 0},
+    [SIPSESS_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", 18, 0, 0, 0},
+    [SIPSESS_HDR_AUTHENTICATION_INFO] = {"Authentication-Info", 19, 0, 0, 1},
+    [SIPSESS_HDR_SESSION_EXPIRES] = {"Session-Expires", 15, 'x', 0, 1},
+    [SIPSESS_HDR_MIN_SE] = {"Min-SE", 6, 0, 0, 1},
+    [SIPSESS_HDR_REASON] = {"Reason", 6, 0, 1, 0},
+    [SIPSESS_HDR_RETRY_AFTER] = {"Retry-After", 11, 0, 0, 1},
+    [SIPSESS_HDR_TIMESTAMP] = {"Timestamp", 9, 0, 0, 1},
+    [SIPSESS_HDR_RECV_INFO] = {"Recv-Info", 9, 0, 1, 0},
+    [SIPSESS_HDR_INFO_PACKAGE] = {"Info-Package", 12, 0, 0, 1},
+    [SIPSESS_HDR_SUBJECT] = {"Subject", 7, 's', 0, 0},
+    [SIPSESS_HDR_USER_AGENT] = {"User-Agent", 10, 0, 0, 0},
+    [SIPSESS_HDR_SERVER] = {"Server", 6, 0, 0, 0},
+    [SIPSESS_HDR_DATE] = {"Date", 4, 0, 0, 1},
+    [SIPSESS_HDR_WARNING] = {"Warning", 7, 0, 1, 0},
+    [SIPSESS_HDR_ORGANIZATION] = {"Organization", 12, 0, 0, 0},
+    [SIPSESS_HDR_PRIORITY] = {"Priority", 8, 0, 0, 1},
+    [SIPSESS_HDR_REPLY_TO] = {"Reply-To", 8, 0, 0, 1},
+    [SIPSESS_HDR_IN_REPLY_TO] = {"In-Reply-To", 11, 0, 1, 0},
+    [SIPSESS_HDR_CALL_INFO] = {"Call-Info", 9, 0, 1, 0},
+    [SIPSESS_HDR_ALERT_INFO] = {"Alert-Info", 10, 0, 1, 0},
+    [SIPSESS_HDR_ERROR_INFO] = {"Error-Info", 10, 0, 1, 0},
+    [SIPSESS_HDR_MIME_VERSION] = {"MIME-Version", 12, 0, 0, 1},
+    [SIPSESS_HDR_IDENTITY] = {"Identity", 8, 'y', 0, 0},
+    [SIPSESS_HDR_IDENTITY_INFO] = {"Identity-Info", 13, 'n', 0, 0},
+    [SIPSESS_HDR_ACCEPT_CONTACT] = {"Accept-Contact", 14, 'a', 1, 0},
+    [SIPSESS_HDR_REJECT_CONTACT] = {"Reject-Contact", 14, 'j', 1, 0},
+    [SIPSESS_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", 19, 'd', 1, 0},
+    [SIPSESS_HDR_PATH] = {"Path", 4, 0, 1, 0},
+    [SIPSESS_HDR_SERVICE_ROUTE] = {"Service-Route", 13, 0, 1, 0},
+    [SIPSESS_HDR_P_ASSERTED_IDENTITY] = {"P-Asserted-Identity", 19, 0, 1, 0},
+    [SIPSESS_HDR_PRIVACY] = {"Privacy", 7, 0, 0, 0},
+};
+
+/* Candidates by lower-cased first letter, so a lookup compares only a few
+ * names of the right length. */
+static const uint8_t *const g_by_letter[26] = {
+    [0] = (const uint8_t[]){SIPSESS_HDR_ALLOW, SIPSESS_HDR_ACCEPT, SIPSESS_HDR_ACCEPT_ENCODING, SIPSESS_HDR_ACCEPT_LANGUAGE, SIPSESS_HDR_ALLOW_EVENTS, SIPSESS_HDR_AUTHORIZATION, SIPSESS_HDR_AUTHENTICATION_INFO, SIPSESS_HDR_ALERT_INFO, SIPSESS_HDR_ACCEPT_CONTACT, 0},
+    [2] = (const uint8_t[]){SIPSESS_HDR_CALL_ID, SIPSESS_HDR_CSEQ, SIPSESS_HDR_CONTACT, SIPSESS_HDR_CONTENT_LENGTH, SIPSESS_HDR_CONTENT_TYPE, SIPSESS_HDR_CONTENT_DISPOSITION, SIPSESS_HDR_CONTENT_ENCODING, SIPSESS_HDR_CONTENT_LANGUAGE, SIPSESS_HDR_CALL_INFO, 0},
+    [3] = (const uint8_t[]){SIPSESS_HDR_DATE, 0},
+    [4] = (const uint8_t[]){SIPSESS_HDR_EXPIRES, SIPSESS_HDR_EVENT, SIPSESS_HDR_ERROR_INFO, 0},
+    [5] = (const uint8_t[]){SIPSESS_HDR_FROM, 0},
+    [8] = (const uint8_t[]){SIPSESS_HDR_INFO_PACKAGE, SIPSESS_HDR_IN_REPLY_TO, SIPSESS_HDR_IDENTITY, SIPSESS_HDR_IDENTITY_INFO, 0},
+    [12] = (const uint8_t[]){SIPSESS_HDR_MAX_FORWARDS, SIPSESS_HDR_MIN_EXPIRES, SIPSESS_HDR_MIN_SE, SIPSESS_HDR_MIME_VERSION, 0},
+    [14] = (const uint8_t[]){SIPSESS_HDR_ORGANIZATION, 0},
+    [15] = (const uint8_t[]){SIPSESS_HDR_PROXY_REQUIRE, SIPSESS_HDR_PROXY_AUTHORIZATION, SIPSESS_HDR_PROXY_AUTHENTICATE, SIPSESS_HDR_PRIORITY, SIPSESS_HDR_PATH, SIPSESS_HDR_P_ASSERTED_IDENTITY, SIPSESS_HDR_PRIVACY, 0},
+    [17] = (const uint8_t[]){SIPSESS_HDR_ROUTE, SIPSESS_HDR_RECORD_ROUTE, SIPSESS_HDR_REQUIRE, SIPSESS_HDR_RSEQ, SIPSESS_HDR_RACK, SIPSESS_HDR_REFER_TO, SIPSESS_HDR_REFERRED_BY, SIPSESS_HDR_REFER_SUB, SIPSESS_HDR_REPLACES, SIPSESS_HDR_REASON, SIPSESS_HDR_RETRY_AFTER, SIPSESS_HDR_RECV_INFO, SIPSESS_HDR_REPLY_TO, SIPSESS_HDR_REJECT_CONTACT, SIPSESS_HDR_REQUEST_DISPOSITION, 0},
+    [18] = (const uint8_t[]){SIPSESS_HDR_SUPPORTED, SIPSESS_HDR_SUBSCRIPTION_STATE, SIPSESS_HDR_SESSION_EXPIRES, SIPSESS_HDR_SUBJECT, SIPSESS_HDR_SERVER, SIPSESS_HDR_SERVICE_ROUTE, 0},
+    [19] = (const uint8_t[]){SIPSESS_HDR_TO, SIPSESS_HDR_TIMESTAMP, 0},
+    [20] = (const uint8_t[]){SIPSESS_HDR_UNSUPPORTED, SIPSESS_HDR_USER_AGENT, 0},
+    [21] = (const uint8_t[]){SIPSESS_HDR_VIA, 0},
+    [22] = (const uint8_t[]){SIPSESS_HDR_WWW_AUTHENTICATE, SIPSESS_HDR_WARNING, 0},
+};
+
+/* Compact forms (RFC 3261 §7.3.3 and extensions), by letter. */
+static const uint8_t g_compact[26] = {
+    ['a' - 'a'] = SIPSESS_HDR_ACCEPT_CONTACT,
+    ['b' - 'a'] = SIPSESS_HDR_REFERRED_BY,
+    ['c' - 'a'] = SIPSESS_HDR_CONTENT_TYPE,
+    ['d' - 'a'] = SIPSESS_HDR_REQUEST_DISPOSITION,
+    ['e' - 'a'] = SIPSESS_HDR_CONTENT_ENCODING,
+    ['f' - 'a'] = SIPSESS_HDR_FROM,
+    ['i' - 'a'] = SIPSESS_HDR_CALL_ID,
+    ['j' - 'a'] = SIPSESS_HDR_REJECT_CONTACT,
+    ['k' - 'a'] = SIPSESS_HDR_SUPPORTED,
+    ['l' - 'a'] = SIPSESS_HDR_CONTENT_LENGTH,
+    ['m' - 'a'] = SIPSESS_HDR_CONTACT,
+    ['n' - 'a'] = SIPSESS_HDR_IDENTITY_INFO,
+    ['o' - 'a'] = SIPSESS_HDR_EVENT,
+    ['r' - 'a'] = SIPSESS_HDR_REFER_TO,
+    ['s' - 'a'] = SIPSESS_HDR_SUBJECT,
+    ['t' - 'a'] = SIPSESS_HDR_TO,
+    ['u' - 'a'] = SIPSESS_HDR_ALLOW_EVENTS,
+    ['v' - 'a'] = SIPSESS_HDR_VIA,
+    ['x' - 'a'] = SIPSESS_HDR_SESSION_EXPIRES,
+    ['y' - 'a'] = SIPSESS_HDR_IDENTITY,
+};
