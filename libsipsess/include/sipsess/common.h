@@ -37,6 +37,9 @@ typedef enum sipsess_err {
     SIPSESS_ENOTFOUND = -6,     /**< no such item */
     SIPSESS_ESTATE = -7,        /**< object in the wrong state */
     SIPSESS_ECALLBACK = -8,     /**< a user callback failed */
+    SIPSESS_ETIMEDOUT = -9,     /**< no response in time (Timer B/F, ...) */
+    SIPSESS_ETRANSPORT = -10,   /**< the transport could not deliver (refused, reset, unreachable) */
+    SIPSESS_ELIMIT = -11,       /**< a configured limit was reached */
     /* syntax layer */
     SIPSESS_ETOOBIG = -20,      /**< message larger than the size limit */
     SIPSESS_ETOOMANYHDRS = -21, /**< more header fields than the limit */

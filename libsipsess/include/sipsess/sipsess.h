@@ -9,5 +9,6 @@
 #include "version.h"
 #include "uri.h"
 #include "msg.h"
+#include "ua.h"
 
 #endif

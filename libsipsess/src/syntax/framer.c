@@ -109,6 +109,22 @@ static int fail(sipsess_framer *f, int code)
     return code;
 }
 
+/* Linear white space from `v`, folds included (RFC 3261 §7.3.1): a value
+ * may begin or go on after a line break that is followed by SP or HT. */
+static const char *skip_lws(const char *v, const char *end)
+{
+    for (;;) {
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        const char *nl = v < end && *v == '\r' ? v + 1 : v;
+        if (nl + 1 < end && *nl == '\n' && (nl[1] == ' ' || nl[1] == '\t')) {
+            v = nl + 1;
+            continue;
+        }
+        return v;
+    }
+}
+
 /* Content-Length from a complete header section [p, end): -1 when absent,
  * -2 when invalid or conflicting. Only the framing question is answered
  * here; the full parse checks the rest. */
@@ -128,20 +144,21 @@ static int64_t scan_clen(const char *p, const char *end)
                 ne--;
             sipsess_str name = {p, (size_t)(ne - p)};
             if (sipsess__str_ieq(name, "content-length") || sipsess__str_ieq(name, "l")) {
-                const char *v = c + 1;
-                while (v < le && (*v == ' ' || *v == '\t'))
-                    v++;
+                const char *v = skip_lws(c + 1, end);
                 int64_t n = 0;
                 const char *ds = v;
-                while (v < le && *v >= '0' && *v <= '9') {
+                while (v < end && *v >= '0' && *v <= '9') {
                     n = n * 10 + (*v - '0');
                     if (n > (int64_t)UINT32_MAX)
                         return -2;
                     v++;
                 }
-                while (v < le && (*v == ' ' || *v == '\t' || *v == '\r'))
+                if (v == ds)
+                    return -2; /* no digits: an empty value is not 0 */
+                v = skip_lws(v, end);
+                if (v < end && *v == '\r')
                     v++;
-                if (v == ds || v != le)
+                if (v < end && *v != '\n')
                     return -2;
                 if (found >= 0 && found != n)
                     return -2;
@@ -159,6 +176,8 @@ SIPSESS_API int sipsess_framer_next(sipsess_framer *f, sipsess_msg **out, size_t
         return SIPSESS_EINVAL;
     if (f->failed)
         return SIPSESS_EFRAMING;
+    if (!f->buf)
+        return SIPSESS_EAGAIN; /* nothing fed yet (and NULL + 0 is undefined) */
 
     /* Keep-alives: a CRLFCRLF ping gets a CRLF pong; a lone CRLF (a pong
      * from the other side) is skipped. */

@@ -162,10 +162,19 @@ static int parse_params(struct scan *s, struct sipsess_hdr *h, param_fn known)
     return r < 0 ? SIPSESS_EHEADER : 0;
 }
 
+/* After a failed take_uint: stopped on a digit means the number was too
+ * large (ERANGE); anything else is a syntax error. */
+static inline int uint_err(const struct scan *s)
+{
+    return s->p < s->end && *s->p >= '0' && *s->p <= '9' ? SIPSESS_ERANGE : SIPSESS_EHEADER;
+}
+
 static bool str_to_uint(sipsess_str v, uint64_t max, uint64_t *out)
 {
+    if (!v.p)
+        return false; /* a flag parameter; NULL + 0 is undefined in C */
     struct scan s = {v.p, v.p + v.len};
-    if (!v.p || !take_uint(&s, max, out))
+    if (!take_uint(&s, max, out))
         return false;
     return s.p == s.end;
 }
@@ -218,7 +227,7 @@ static int via_param(struct sipsess_hdr *h, sipsess_str n, sipsess_str v)
     struct sipsess__via *via = &h->u.via;
     uint64_t x;
     switch (n.len) {
-    case 4:
+    case 3:
         if (sipsess__str_ieq(n, "ttl")) {
             if (!str_to_uint(v, 255, &x))
                 return SIPSESS_EHEADER;
@@ -300,8 +309,13 @@ static int na_param(struct sipsess_hdr *h, sipsess_str n, sipsess_str v)
         na->tag = v;
     } else if (n.len == 7 && sipsess__str_ieq(n, "expires") && h->id == SIPSESS_HDR_CONTACT) {
         uint64_t x;
-        if (!str_to_uint(v, UINT32_MAX, &x))
-            return SIPSESS_ERANGE;
+        if (!str_to_uint(v, UINT32_MAX, &x)) {
+            if (!v.len)
+                return SIPSESS_EHEADER;
+            struct scan d = {v.p, v.p + v.len};
+            take_class(&d, SIPSESS__C_DIGIT);
+            return d.p == d.end ? SIPSESS_ERANGE : SIPSESS_EHEADER;
+        }
         na->expires = (int64_t)x;
     } else if (n.len == 1 && (n.p[0] == 'q' || n.p[0] == 'Q') && h->id == SIPSESS_HDR_CONTACT) {
         /* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) */
@@ -437,7 +451,7 @@ static int parse_number(struct sipsess_hdr *h, struct scan *s, uint64_t max, boo
 {
     uint64_t n;
     if (!take_uint(s, UINT64_MAX / 10 - 10, &n))
-        return SIPSESS_EHEADER;
+        return uint_err(s);
     if (n > max)
         return SIPSESS_ERANGE;
     h->number = (int64_t)n;
@@ -451,7 +465,7 @@ static int parse_retry_after(struct sipsess_hdr *h, struct scan *s)
 {
     uint64_t n;
     if (!take_uint(s, UINT32_MAX, &n))
-        return SIPSESS_ERANGE;
+        return uint_err(s);
     h->number = (int64_t)n;
     h->u.two.a = sipsess__str(NULL, 0);
     h->u.two.b = sipsess__str(NULL, 0);
@@ -718,14 +732,16 @@ int sipsess__hdr_parse_value(struct sipsess_hdr *h, const sipsess_parse_opts *o)
     case SIPSESS_HDR_CONTENT_LANGUAGE:
     case SIPSESS_HDR_REQUIRE:
     case SIPSESS_HDR_PROXY_REQUIRE:
-    case SIPSESS_HDR_SUPPORTED:
     case SIPSESS_HDR_UNSUPPORTED:
+    case SIPSESS_HDR_ALLOW_EVENTS:
+    case SIPSESS_HDR_REQUEST_DISPOSITION:
+        return parse_token_params(h, &s, false);
+    /* Only these lists are optional ("[ ... ]") in their grammar. */
+    case SIPSESS_HDR_SUPPORTED:
     case SIPSESS_HDR_ALLOW:
     case SIPSESS_HDR_ACCEPT_ENCODING:
     case SIPSESS_HDR_ACCEPT_LANGUAGE:
-    case SIPSESS_HDR_ALLOW_EVENTS:
     case SIPSESS_HDR_RECV_INFO:
-    case SIPSESS_HDR_REQUEST_DISPOSITION:
         return parse_token_params(h, &s, true);
     case SIPSESS_HDR_REPLACES:
         return parse_replaces(h, &s);
@@ -828,7 +844,7 @@ SIPSESS_API int sipsess_hdr_is_bad(const sipsess_hdr *h)
 
 SIPSESS_API int sipsess_hdr_param(const sipsess_hdr *h, const char *name, sipsess_str *value)
 {
-    if (!h || !name || (h->flags & SIPSESS__HF_BAD))
+    if (!h || !name || !h->params.p || (h->flags & SIPSESS__HF_BAD))
         return 0;
     switch ((sipsess_hdr_id)h->id) {
     case SIPSESS_HDR_AUTHORIZATION:
@@ -982,7 +998,7 @@ SIPSESS_API sipsess_str sipsess_auth_scheme(const sipsess_hdr *h)
 
 SIPSESS_API int sipsess_auth_param(const sipsess_hdr *h, const char *name, sipsess_str *value)
 {
-    if (!is_auth(h) || !name)
+    if (!is_auth(h) || !name || !h->params.p)
         return 0;
     return sipsess__param_find(h->params, ',', name, value) ? 1 : 0;
 }

@@ -5,9 +5,10 @@
  * headers, CSeq method).
  *
  * One allocation per message: [struct sipsess_msg][header table][bytes].
- * The table is sized from the number of line feeds, which bounds the number
- * of header lines; only comma-joined lists can need more, and then the table
- * moves to a second block.
+ * The table is sized from the number of line feeds and commas in the header
+ * section, which bounds the number of header values; only a last header line
+ * without a line feed can need more, and then the table moves to a second
+ * block.
  */
 #include "syntax.h"
 
@@ -167,7 +168,9 @@ static int parse_start(struct pctx *c, const char *p, const char *eol)
         return e;
     const char *us = q + 1, *ue = vs - 1;
     bool extra_ws = trailing_ws || ue - us < 1 || is_ws(*us) || is_ws(ue[-1]);
-    if (extra_ws && (e = soft_err(c, SIPSESS_ESTARTLINE, us)))
+    /* Report the first extra space itself, wherever it is. */
+    const char *ws_at = is_ws(*us) ? us : ue > us && is_ws(ue[-1]) ? ue - 1 : trailing_ws ? ve : us;
+    if (extra_ws && (e = soft_err(c, SIPSESS_ESTARTLINE, ws_at)))
         return e;
     while (us < ue && is_ws(*us))
         us++;
@@ -270,6 +273,10 @@ static int add_value(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const 
 static int add_list(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const char *vb,
                     const char *ve)
 {
+    /* Most list values hold one element: only a comma makes splitting
+     * necessary, and memchr finds out much faster than the scan below. */
+    if (!memchr(vb, ',', (size_t)(ve - vb)))
+        return add_value(c, id, name, vb, ve);
     const char *s = vb, *p = vb;
     bool quoted = false;
     int angle = 0;
@@ -345,7 +352,9 @@ static int parse_headers(struct pctx *c, const char *p, const char *hend)
             }
             break;
         }
-        if ((size_t)(lf - ns) > c->o->max_header_len)
+        /* The line's CR is no more part of the field than its LF. */
+        const char *le = lf > ns && lf[-1] == '\r' ? lf - 1 : lf;
+        if ((size_t)(le - ns) > c->o->max_header_len)
             return hard_err(c, SIPSESS_EHDRTOOLONG, ns);
         const char *ve = lf;
         sipsess_hdr_id id = sipsess__hdr_lookup(name.p, name.len);
@@ -360,7 +369,9 @@ static int parse_headers(struct pctx *c, const char *p, const char *hend)
 
 /* ---------------------------------------------------------------- */
 
-static const char *find_header_end(const char *d, const char *end, size_t *nlines,
+/* `*nvalues` bounds the header values of the section: each one starts a
+ * line or follows a comma. */
+static const char *find_header_end(const char *d, const char *end, size_t *nvalues,
                                    const char **body)
 {
     size_t n = 0;
@@ -370,6 +381,8 @@ static const char *find_header_end(const char *d, const char *end, size_t *nline
         const char *lf = memchr(p, '\n', (size_t)(end - p));
         if (!lf)
             break;
+        for (const char *q = p; (q = memchr(q, ',', (size_t)(lf - q))) != NULL; q++)
+            n++;
         n++;
         p = lf + 1;
         if (p < end && *p == '\n') {
@@ -381,7 +394,7 @@ static const char *find_header_end(const char *d, const char *end, size_t *nline
             break;
         }
     }
-    *nlines = n;
+    *nvalues = n;
     return p;
 }
 
@@ -407,11 +420,11 @@ int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *o
             *err_off = len;
         return SIPSESS_ETRUNCATED;
     }
-    size_t nlines;
+    size_t nvalues;
     const char *body;
-    find_header_end(d, dend, &nlines, &body);
+    find_header_end(d, dend, &nvalues, &body);
 
-    uint32_t cap = (uint32_t)(nlines < o.max_headers ? nlines + 2 : o.max_headers + 1);
+    uint32_t cap = (uint32_t)(nvalues < o.max_headers ? nvalues + 2 : o.max_headers + 1);
     size_t mlen = (size_t)(dend - d);
     size_t hsz = sizeof(struct sipsess_msg) + (size_t)cap * sizeof(struct sipsess_hdr);
     char *blk = sipsess__malloc(hsz + mlen + 1);
@@ -485,7 +498,10 @@ int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *o
     }
     m->body = sipsess__str(hend, blen);
     m->len = (size_t)(hend - buf) + blen;
-    (void)base_off;
+    /* Offsets count from the caller's first byte, as a strict failure's
+     * do, not from after the CRLFs skipped above. */
+    if (m->err)
+        m->err_off += base_off;
     *out = m;
     return 0;
 

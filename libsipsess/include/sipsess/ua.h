@@ -1,0 +1,160 @@
+/*
+ * libsipsess — the user agent: configuration, listeners, the event loop
+ * (own or someone else's), logging and message trace.
+ *
+ * Threading: a UA and everything reached through it belong to the thread
+ * that drives its loop. Callbacks run only inside sipsess_ua_run / _step /
+ * _process / _advance on that thread. The only functions another thread
+ * may call are sipsess_ua_wake and sipsess_ua_post.
+ */
+#ifndef SIPSESS_UA_H
+#define SIPSESS_UA_H
+
+#include "common.h"
+#include "msg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sipsess_ua sipsess_ua;
+typedef struct sipsess_ua_config sipsess_ua_config;
+
+typedef enum sipsess_log_level {
+    SIPSESS_LOG_NONE = 0,
+    SIPSESS_LOG_ERROR = 1,
+    SIPSESS_LOG_WARN = 2,
+    SIPSESS_LOG_INFO = 3,
+    SIPSESS_LOG_DEBUG = 4,
+} sipsess_log_level;
+
+/** Log sink: `msg` is one NUL-terminated line without newline, valid only
+ *  during the call. */
+typedef void (*sipsess_log_fn)(sipsess_log_level level, const char *msg, void *userdata);
+
+/** Trace sink: every message sent (`outgoing` 1) or received, with the
+ *  transport ("UDP"/"TCP"/"MEM") and the addresses as text
+ *  ("127.0.0.1:5060", "[::1]:5060"). All strings valid only during the
+ *  call; `data` is not NUL-terminated. */
+typedef void (*sipsess_trace_fn)(int outgoing, const char *transport, const char *local,
+                                 const char *remote, const char *data, size_t len,
+                                 void *userdata);
+
+/** Limits the UA enforces (sipsess_ua_config_set_limit). */
+typedef enum sipsess_limit {
+    SIPSESS_LIMIT_MSG_SIZE = 1,       /**< bytes per message (65536) */
+    SIPSESS_LIMIT_HEADERS,            /**< header values per message (256) */
+    SIPSESS_LIMIT_TRANSACTIONS,       /**< open transactions (10000); beyond: 503 */
+    SIPSESS_LIMIT_TCP_CONNECTIONS,    /**< open TCP connections (1024) */
+    SIPSESS_LIMIT_TCP_BUFFER,         /**< bytes buffered per connection (2 x msg size) */
+    SIPSESS_LIMIT_TCP_IDLE_MS,        /**< idle TCP connection timeout (300000) */
+    SIPSESS_LIMIT_UDP_SWITCH,         /**< §18.1.1: requests above this go over TCP (1300; 0 = off) */
+} sipsess_limit;
+
+/** A configuration with defaults. Errors: EINVAL, ENOMEM. */
+SIPSESS_API int sipsess_ua_config_new(sipsess_ua_config **out);
+SIPSESS_API void sipsess_ua_config_free(sipsess_ua_config *cfg);
+/** User-Agent/Server header text (copied; default "libsipsess/VERSION"). */
+SIPSESS_API int sipsess_ua_config_set_user_agent(sipsess_ua_config *cfg, const char *ua);
+/** RFC 3261 timer bases in ms (defaults 500, 4000, 5000). EINVAL when
+ *  t1 == 0 or t2 < t1. */
+SIPSESS_API int sipsess_ua_config_set_timers(sipsess_ua_config *cfg, unsigned t1_ms,
+                                             unsigned t2_ms, unsigned t4_ms);
+/** Set a limit; EINVAL for an unknown limit or a value out of range. */
+SIPSESS_API int sipsess_ua_config_set_limit(sipsess_ua_config *cfg, sipsess_limit which,
+                                            unsigned value);
+/** Use a virtual clock: time starts at 0 and moves only with
+ *  sipsess_ua_advance, so timers are tested without sleeping. */
+SIPSESS_API int sipsess_ua_config_set_virtual_clock(sipsess_ua_config *cfg, int on);
+SIPSESS_API int sipsess_ua_config_set_log(sipsess_ua_config *cfg, sipsess_log_level level,
+                                          sipsess_log_fn fn, void *userdata);
+SIPSESS_API int sipsess_ua_config_set_trace(sipsess_ua_config *cfg, sipsess_trace_fn fn,
+                                            void *userdata);
+
+/** Create a UA (the config is copied and may be freed). Errors: EINVAL,
+ *  ENOMEM. */
+SIPSESS_API int sipsess_ua_new(const sipsess_ua_config *cfg, sipsess_ua **out);
+/** Close every listener and connection and free the UA. NULL is a no-op.
+ *  Must not be called from inside one of the UA's callbacks. */
+SIPSESS_API void sipsess_ua_free(sipsess_ua *ua);
+
+/**
+ * Listen on "udp:127.0.0.1:5060", "tcp:[::1]:0", "udp:0.0.0.0:5060"...
+ * (port 0 picks a free port). Returns the listener index (>= 0) or an
+ * error: EINVAL (bad spec), EBUSY (address in use), ENOMEM.
+ */
+SIPSESS_API int sipsess_ua_listen(sipsess_ua *ua, const char *spec);
+SIPSESS_API int sipsess_ua_listener_count(const sipsess_ua *ua);
+/** The listener as "udp:127.0.0.1:34567" (actual port). *out_len gets the
+ *  length. Errors: EINVAL, ENOTFOUND, ENOSPC. */
+SIPSESS_API int sipsess_ua_listener_spec(const sipsess_ua *ua, int idx, char *buf, size_t cap,
+                                         size_t *out_len);
+/** The port a listener is bound to, or 0. */
+SIPSESS_API unsigned sipsess_ua_listener_port(const sipsess_ua *ua, int idx);
+
+/* ---- in-memory network (tests) ---- */
+
+/** A process-local network: UAs configured with the same memnet exchange
+ *  datagrams through "mem:N" listeners (N a port number, 0 = pick one)
+ *  without sockets, deterministically, which together with the virtual
+ *  clock lets call logic be unit-tested. Free it after every UA using it. */
+typedef struct sipsess_memnet sipsess_memnet;
+SIPSESS_API int sipsess_memnet_new(sipsess_memnet **out);
+SIPSESS_API void sipsess_memnet_free(sipsess_memnet *net);
+/** Return nonzero to drop the datagram (loss injection). `from`/`to` are
+ *  "mem:N" texts; all views are valid during the call only. */
+typedef int (*sipsess_memnet_filter_fn)(const char *from, const char *to, const char *data,
+                                        size_t len, void *userdata);
+SIPSESS_API int sipsess_memnet_set_filter(sipsess_memnet *net, sipsess_memnet_filter_fn fn,
+                                          void *userdata);
+/** Attach the UA to a memnet (needed before listening on "mem:..."). */
+SIPSESS_API int sipsess_ua_config_set_memnet(sipsess_ua_config *cfg, sipsess_memnet *net);
+
+/* ---- driving the loop ---- */
+/** Run until sipsess_ua_stop. Returns 0 or an error. */
+SIPSESS_API int sipsess_ua_run(sipsess_ua *ua);
+/** Wait at most timeout_ms (-1 forever) and handle what is ready. Returns
+ *  the number of events handled or an error. */
+SIPSESS_API int sipsess_ua_step(sipsess_ua *ua, int timeout_ms);
+/** Make sipsess_ua_run return after the current step. */
+SIPSESS_API void sipsess_ua_stop(sipsess_ua *ua);
+/** For an outside loop: watch this fd for readability, call
+ *  sipsess_ua_process when it is readable or when the timeout from
+ *  sipsess_ua_next_timeout_ms (-1: none) has passed. */
+SIPSESS_API int sipsess_ua_fd(const sipsess_ua *ua);
+SIPSESS_API int sipsess_ua_next_timeout_ms(const sipsess_ua *ua);
+SIPSESS_API int sipsess_ua_process(sipsess_ua *ua);
+/** Thread-safe: make a blocked step/run return. */
+SIPSESS_API int sipsess_ua_wake(sipsess_ua *ua);
+/** Thread-safe: run fn(arg) on the loop thread during the next step. */
+SIPSESS_API int sipsess_ua_post(sipsess_ua *ua, void (*fn)(void *arg), void *arg);
+/** Loop clock in ms (monotonic, or the virtual clock). */
+SIPSESS_API uint64_t sipsess_ua_now_ms(const sipsess_ua *ua);
+/** Virtual clock only: move time forward, firing timers in order and
+ *  handling ready I/O. ESTATE on a real clock. */
+SIPSESS_API int sipsess_ua_advance(sipsess_ua *ua, uint64_t ms);
+
+/* ---- out-of-dialog requests (client side) ---- */
+
+/** The response callback of sipsess_ua_request: called for each
+ *  provisional and the final response (`final` 1), or once with
+ *  msg NULL and err SIPSESS_ETIMEDOUT / SIPSESS_ETRANSPORT. `msg` is valid
+ *  during the call only (sipsess_msg_ref to keep it). */
+typedef void (*sipsess_response_fn)(const sipsess_msg *msg, int final, int err, void *userdata);
+
+/**
+ * Send an out-of-dialog request (OPTIONS, MESSAGE, ...; not INVITE/ACK/
+ * CANCEL, which belong to sessions) to `uri` (IP literal or localhost;
+ * ;transport=tcp selects TCP). `extra_headers` is NULL or "Name: value"
+ * lines separated by CRLF; `body` may be NULL. Errors: EINVAL, EURI,
+ * ENOTFOUND (no listener for that transport/family), ENOMEM.
+ */
+SIPSESS_API int sipsess_ua_request(sipsess_ua *ua, const char *method, const char *uri,
+                                   const char *extra_headers, const void *body, size_t body_len,
+                                   const char *content_type, sipsess_response_fn cb,
+                                   void *userdata);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,34 @@
+/* Private shapes of the UA objects. Never installed. */
+#ifndef SIPSESS__UA_INT_H
+#define SIPSESS__UA_INT_H
+
+#include <stdbool.h>
+
+#include "sipsess/ua.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "transport/transport.h"
+#include "txn/txn.h"
+
+struct sipsess_ua_config {
+    char user_agent[128];
+    sipsess__txn_timers timers;
+    sipsess__tp_config tp;
+    bool virtual_clock;
+    sipsess_log_level log_level;
+    sipsess_log_fn log_fn;
+    void *log_ud;
+    sipsess_trace_fn trace_fn;
+    void *trace_ud;
+};
+
+struct sipsess_ua {
+    sipsess_ua_config cfg;
+    sipsess__log log;
+    sipsess__loop *loop;
+    sipsess__tp *tp;
+    sipsess__txl *txl;
+    volatile bool stop;
+};
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run a libFuzzer target once over the given files (no fuzzing) and fail
+# when any input crashes, leaks or breaks an invariant.
+#
+#   scripts/fuzz-replay.sh LOGDIR FUZZER FILE...
+set -euo pipefail
+
+(($# >= 3)) || { echo "usage: $0 LOGDIR FUZZER FILE..." >&2; exit 2; }
+logdir=$1 fuzzer=$2
+shift 2
+mkdir -p "$logdir"
+log=$logdir/$(basename "$fuzzer")-replay.log
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+
+if "$fuzzer" -runs=1 "$@" > "$log" 2>&1; then
+    ran=$(grep -c '^Executed ' "$log" || true)
+    echo "$(basename "$fuzzer"): $ran of $# inputs replayed, no finding (log: $log)"
+    [[ "$ran" -eq "$#" ]] || { echo "$(basename "$fuzzer"): expected $# inputs to run" >&2; exit 1; }
+else
+    rc=$?
+    tail -n 60 "$log"; echo
+    echo "$(basename "$fuzzer"): FAILED (status $rc) replaying $# inputs; full log: $log" >&2
+    echo "  reproduce: $fuzzer <input>" >&2
+    exit "$rc"
+fi
