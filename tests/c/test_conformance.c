@@ -1231,8 +1231,8 @@ static bool check_valid(const struct manifest *mf, const struct row *r, bool qui
     lo.flags = SIPSESS_PARSE_LENIENT;
     if (archive_clen_quirk(mf, r)) {
         CHECK(e == SIPSESS_ECLEN, "%s: strict parse of the archive quirk gave %s", ctx, sipsess_errname(e));
-        size_t cl_at = offset_of(&b, "Content-Length");
-        CHECK(e != SIPSESS_ECLEN || off == b.len, "%s: ECLEN at %zu (Content-Length at %zu)", ctx, off, cl_at);
+        /* Reported where the body runs out, not at the header. */
+        CHECK(e != SIPSESS_ECLEN || off == b.len, "%s: ECLEN at %zu, datagram ends at %zu", ctx, off, b.len);
         e = sipsess_msg_parse(b.p, b.len, &lo, &m, &off);
         CHECK(e == SIPSESS_OK && sipsess_msg_error(m, NULL) == SIPSESS_ECLEN,
               "%s: lenient parse must keep the message and report ECLEN", ctx);
@@ -1266,8 +1266,8 @@ static bool check_valid(const struct manifest *mf, const struct row *r, bool qui
     sipsess_msg_free(m);
     blob_free(&b);
     bool ok = g_fails == before;
-    if (!quiet)
-        fprintf(stderr, "  %s %-40s valid: %s\n", mf->suite, r->file, ok ? "parsed, round-tripped" : "FAILED");
+    if (!quiet && !ok)
+        fprintf(stderr, "  %s %-40s valid: FAILED\n", mf->suite, r->file);
     return ok;
 }
 
@@ -1705,7 +1705,7 @@ static void frame_valid_set(const char *suite)
 {
     struct manifest mf;
     manifest_load(suite, &mf);
-    size_t checked = 0;
+    size_t checked = 0, framed = 0;
     for (size_t i = 0; i < mf.n; i++) {
         const struct row *r = &mf.rows[i];
         if (r->expect != EXP_VALID)
@@ -1765,10 +1765,16 @@ static void frame_valid_set(const char *suite)
         sipsess_msg_free(dg);
         blob_free(&b);
         checked++;
-        fprintf(stderr, "  %s %-40s framer: %s%s\n", suite, r->file, frame_expect_name(fx),
-                g_fails == before ? "" : "  [FAILED]");
+        /* Only what differs from "one message, equal to the datagram" is
+         * worth a line; failures always get one. */
+        if (fx != FR_ONE || g_fails != before)
+            fprintf(stderr, "  %s %-40s framer: %s%s\n", suite, r->file, frame_expect_name(fx),
+                    g_fails == before ? "" : "  [FAILED]");
+        framed += g_fails == before;
     }
     cr_expect_eq(checked, mf.count[EXP_VALID]);
+    fprintf(stderr, "%s framer: %zu of %zu valid rows framed as expected (whole, byte by byte, random chunks)\n",
+            suite, framed, mf.count[EXP_VALID]);
 }
 
 Test(conformance, rfc4475_valid_through_framer, .timeout = 120)
