@@ -22,9 +22,14 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PYTHON ?= /usr/bin/python3
 
-CC ?= cc
 GCC ?= gcc
 CLANG ?= clang
+# The default build uses gcc, the compiler `make test` checks first (and the
+# one its steps share objects with); CC=... on the command line or in the
+# environment wins.
+ifeq ($(origin CC),default)
+CC := $(GCC)
+endif
 B ?= build
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
 OPT ?= -O2 -g

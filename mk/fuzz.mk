@@ -29,8 +29,14 @@ $(FUZZ_B)/obj/msg_walk.o: bench/msg_walk.c bench/msg_walk.h $(PUB_HDR)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_B)/%_fuzzer: fuzz/%_fuzzer.c fuzz/fuzz_util.h $(FUZZ_B)/obj/msg_walk.o $(FUZZ_LIB_OBJ)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/obj/msg_walk.o $(FUZZ_LIB_OBJ)
+# An archive, so a target links only the objects it uses.
+FUZZ_LIB_A := $(FUZZ_B)/libsipsess_fuzz.a
+$(FUZZ_LIB_A): $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_B)/%_fuzzer: fuzz/%_fuzzer.c fuzz/fuzz_util.h $(FUZZ_B)/obj/msg_walk.o $(FUZZ_LIB_A)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/obj/msg_walk.o $(FUZZ_LIB_A)
 
 # keep the objects: they are prerequisites of a pattern rule only
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_B)/obj/msg_walk.o

@@ -6,7 +6,7 @@
 
 CTEST_SRC := $(sort $(wildcard tests/c/*.c))
 CTEST_BIN := $(B)/tests/c_tests
-CTEST_JOBS ?= 2
+CTEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -ge 2 ] && echo $$n || echo 2)
 CFLAGS_TEST := -std=c11 -D_GNU_SOURCE -Ilibsipsess/include -Ilibsipsess/src -Itests/c \
 	$(WARN) -Wno-missing-prototypes $(OPT) $(EXTRA_CFLAGS) -DSHARED_DIR='"$(abspath $(SHARED))"'
 
