@@ -38,9 +38,6 @@ $(FUZZ_LIB_A): $(FUZZ_LIB_OBJ)
 $(FUZZ_B)/%_fuzzer: fuzz/%_fuzzer.c fuzz/fuzz_util.h $(FUZZ_B)/obj/msg_walk.o $(FUZZ_LIB_A)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/obj/msg_walk.o $(FUZZ_LIB_A)
 
-# keep the objects: they are prerequisites of a pattern rule only
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_B)/obj/msg_walk.o
-
 .PHONY: fuzz-build fuzz-replay fuzz-seed
 fuzz-build: $(FUZZERS)
 
@@ -62,12 +59,18 @@ fuzz-seed:
 	@cp -n fuzz/corpus/uri/* $(FUZZ_B)/corpus/uri/
 	@scripts/extract-uris.sh $(FUZZ_B)/corpus/uri $(FUZZ_CONFORMANCE)
 
+# Both targets run even when the first one finds something; the status
+# says whether either did.
 fuzz: $(FUZZERS) fuzz-seed
-	@for t in msg uri; do \
+	@failed=""; for t in msg uri; do \
 	    echo "== $${t}_fuzzer for $(FUZZ_SECONDS)s (corpus $(FUZZ_B)/corpus/$$t)"; \
 	    $(FUZZ_B)/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/sip.dict \
 	        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_B)/artifacts/$$t- $(FUZZ_FLAGS) \
-	        $(FUZZ_B)/corpus/$$t || exit 1; \
-	done
-	@echo "fuzz: no crash in $(FUZZ_SECONDS)s per target; corpora in $(FUZZ_B)/corpus/"
+	        $(FUZZ_B)/corpus/$$t || failed="$$failed $${t}_fuzzer"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	    echo "fuzz: findings from$$failed; inputs in $(FUZZ_B)/artifacts/" >&2; \
+	    echo "      reproduce: $(FUZZ_B)/<target> <artifact>" >&2; exit 1; \
+	fi
+	@echo "fuzz: no finding in $(FUZZ_SECONDS)s per target; corpora in $(FUZZ_B)/corpus/"

@@ -30,13 +30,23 @@ test-c: $(CTEST_BIN)
 test-c-asan: $(CTEST_BIN)
 	scripts/memcheck.sh asan $(B)/logs/asan -- $(CTEST_BIN) --jobs $(CTEST_JOBS)
 
+# Valgrind restarts for every test process Criterion spawns (~1 s each on
+# a 2-core machine): this step dominates `make test`. VALGRIND_CTEST_ARGS
+# (e.g. --filter 'conformance/*') narrows it when iterating.
+VALGRIND_CTEST_ARGS ?=
 test-c-valgrind: $(CTEST_BIN)
-	scripts/memcheck.sh valgrind $(B)/logs/valgrind -- $(CTEST_BIN) --jobs $(CTEST_JOBS) --timeout 300
+	scripts/memcheck.sh valgrind $(B)/logs/valgrind -- $(CTEST_BIN) --jobs $(CTEST_JOBS) \
+	    --timeout 300 $(VALGRIND_CTEST_ARGS)
 
 # ---------------------------------------------------------------------
 # make test: every suite, in order, each under a header. Each step is a
 # sub-make so its build directory and compiler are explicit; the first
 # failing step stops the run with a non-zero status.
+
+# Other suites (interop, bindings, ...) join `make test` by adding their
+# phony target in their own mk/*.mk: `TEST_SUITES += test-interop`. They
+# run after the nine steps, in the order added, with the gcc build.
+TEST_SUITES ?=
 
 B_CLANG := $(B)/clang
 B_ASAN := $(B)/asan
@@ -63,4 +73,8 @@ test: deps
 	+$(SUBMAKE) CC=$(GCC) test-examples
 	$(call section,9/9 fuzz targets over the conformance set)
 	+$(SUBMAKE) fuzz-replay
+	+@for t in $(TEST_SUITES); do \
+	    printf '\n=== %s  [+%ss] ===\n' "more: $$t" "$$(( $$(date +%s) - $(T0) ))"; \
+	    $(SUBMAKE) CC=$(GCC) $$t || exit 1; \
+	done
 	$(call section,make test: all passed)

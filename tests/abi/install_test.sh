@@ -18,6 +18,12 @@ trap 'rm -rf "$dest"' EXIT
 failures=0
 fail() { echo "  FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "  ok: $*"; }
+# expect "what" command...: ok when the command succeeds, else a failure
+expect() {
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else fail "$what"; fi
+}
 
 echo "-- make install DESTDIR=$dest PREFIX=$prefix"
 $make -C "$top" --no-print-directory B="$bdir" install DESTDIR="$dest" PREFIX="$prefix"
@@ -25,18 +31,18 @@ $make -C "$top" --no-print-directory B="$bdir" install DESTDIR="$dest" PREFIX="$
 lib=$dest$prefix/lib
 inc=$dest$prefix/include
 echo "-- installed files"
-[[ -f "$lib/libsipsess.so.$version" && ! -L "$lib/libsipsess.so.$version" ]] &&
-    ok "lib/libsipsess.so.$version" || fail "lib/libsipsess.so.$version missing"
-[[ "$(readlink "$lib/libsipsess.so.$major" 2>/dev/null)" == "libsipsess.so.$version" ]] &&
-    ok "lib/libsipsess.so.$major -> libsipsess.so.$version" || fail "lib/libsipsess.so.$major link"
-[[ "$(readlink "$lib/libsipsess.so" 2>/dev/null)" == "libsipsess.so.$major" ]] &&
-    ok "lib/libsipsess.so -> libsipsess.so.$major" || fail "lib/libsipsess.so link"
-[[ -f "$lib/libsipsess.a" ]] && ok "lib/libsipsess.a" || fail "lib/libsipsess.a missing"
-[[ -f "$lib/pkgconfig/sipsess.pc" ]] && ok "lib/pkgconfig/sipsess.pc" || fail "sipsess.pc missing"
+expect "lib/libsipsess.so.$version (a regular file)" \
+    test -f "$lib/libsipsess.so.$version" -a ! -L "$lib/libsipsess.so.$version"
+expect "lib/libsipsess.so.$major -> libsipsess.so.$version" \
+    test "$(readlink "$lib/libsipsess.so.$major")" = "libsipsess.so.$version"
+expect "lib/libsipsess.so -> libsipsess.so.$major" \
+    test "$(readlink "$lib/libsipsess.so")" = "libsipsess.so.$major"
+expect "lib/libsipsess.a" test -f "$lib/libsipsess.a"
+expect "lib/pkgconfig/sipsess.pc" test -f "$lib/pkgconfig/sipsess.pc"
 for h in "$top"/libsipsess/include/sipsess/*.h; do
     cmp -s "$h" "$inc/sipsess/$(basename "$h")" || fail "include/sipsess/$(basename "$h") missing or different"
 done
-[[ -f "$inc/sipsess/version.h" ]] || fail "include/sipsess/version.h missing"
+expect "include/sipsess/version.h" test -f "$inc/sipsess/version.h"
 ok "$(ls "$inc"/sipsess/*.h | wc -l) headers in include/sipsess/"
 if grep -rq -e "$top" -e "$dest" "$lib/pkgconfig/sipsess.pc"; then
     fail "sipsess.pc names the build tree or DESTDIR"
@@ -45,7 +51,7 @@ fi
 echo "-- pkg-config"
 export PKG_CONFIG_PATH=$lib/pkgconfig PKG_CONFIG_LIBDIR=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
 modversion=$(pkg-config --modversion sipsess)
-[[ "$modversion" == "$version" ]] && ok "modversion $modversion" || fail "modversion '$modversion' != $version"
+expect "modversion '$modversion' is $version" test "$modversion" = "$version"
 flags=$(pkg-config --cflags --libs sipsess)
 echo "  pkg-config --cflags --libs sipsess: $flags"
 
@@ -54,9 +60,9 @@ cc=${CC:-cc}
 # shellcheck disable=SC2086  # pkg-config output is meant to be split
 "$cc" -std=c11 -Wall -Wextra -Werror -o "$dest/pkgconfig_user" "$here/pkgconfig_user.c" $flags
 resolved=$(LD_LIBRARY_PATH=$lib ldd "$dest/pkgconfig_user" | awk '/libsipsess/ {print $3}')
-[[ "$resolved" == "$lib/libsipsess.so.$major" ]] && ok "loads $resolved" ||
-    fail "program resolves libsipsess to '$resolved', not the installed copy"
-if out=$(LD_LIBRARY_PATH=$lib "$dest/pkgconfig_user"); then ok "$out"; else fail "pkgconfig_user: $out"; fi
+expect "the program loads the installed copy ($resolved)" \
+    test "$resolved" = "$lib/libsipsess.so.$major"
+if out=$(LD_LIBRARY_PATH=$lib "$dest/pkgconfig_user" 2>&1); then ok "$out"; else fail "pkgconfig_user: $out"; fi
 
 echo
 if ((failures)); then
