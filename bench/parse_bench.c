@@ -7,6 +7,12 @@
  *
  * Usage: parse_bench [DIR]   (default: the bench corpus of $(SHARED))
  * BENCH_SECONDS in the environment changes the measuring time.
+ * BENCH_PASSES=N runs exactly N passes instead, with no calibration: a
+ * fixed amount of work for instruction counts, e.g.
+ *   BENCH_PASSES=20 valgrind --tool=callgrind '--toggle-collect=run_pass*' \
+ *       build/bench/parse_bench
+ * (the pattern: the compiler may rename the static function, run_pass.isra.0)
+ * gives the instructions of 20 passes (divide by 20 x the message count).
  *
  * Files are read as raw bytes; README.md and dot files are skipped.
  * Allocations are counted through sipsess_set_allocator, installed before
@@ -149,8 +155,9 @@ static double now_ns(void)
 static volatile uint64_t g_sink;
 
 /* One pass over the corpus: parse, read every header, free. Returns the
- * number of messages that failed (0 expected). */
-static size_t run_pass(const struct file *files, size_t n)
+ * number of messages that failed (0 expected). Never inlined, so a
+ * profiler can count exactly its cost by name. */
+__attribute__((noinline)) static size_t run_pass(const struct file *files, size_t n)
 {
     size_t failed = 0;
     uint64_t acc = 0;
@@ -209,18 +216,26 @@ int main(int argc, char **argv)
     if (bad)
         return 1;
 
-    /* Calibrate: warm up for ~10% of the time, then size the run. */
-    size_t iters = 0;
-    double t0 = now_ns(), t1 = t0;
-    while (t1 - t0 < seconds * 1e8) {
-        run_pass(files, n);
-        iters++;
-        t1 = now_ns();
+    size_t passes = 0;
+    double t0, t1;
+    env = getenv("BENCH_PASSES");
+    if (env != NULL && atol(env) > 0) {
+        passes = (size_t)atol(env);
+    } else {
+        /* Calibrate: warm up for ~10% of the time, then size the run. */
+        size_t iters = 0;
+        t0 = now_ns();
+        t1 = t0;
+        while (t1 - t0 < seconds * 1e8) {
+            run_pass(files, n);
+            iters++;
+            t1 = now_ns();
+        }
+        double per_pass = (t1 - t0) / (double)iters;
+        passes = (size_t)(seconds * 1e9 / per_pass);
+        if (passes < 1)
+            passes = 1;
     }
-    double per_pass = (t1 - t0) / (double)iters;
-    size_t passes = (size_t)(seconds * 1e9 / per_pass);
-    if (passes < 1)
-        passes = 1;
 
     struct counts before = g_counts;
     t0 = now_ns();

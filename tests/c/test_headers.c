@@ -377,6 +377,53 @@ Test(headers, from_to_malformed)
         cr_expect_eq(fails(B_FROM, bad[i].line, NULL, NULL), bad[i].err, "%s", bad[i].line);
 }
 
+/* tag-param and via-branch are tokens (RFC 3261 §25.1): a quoted or
+ * host-like value is a different string than the one matched on, so it
+ * is refused rather than read as the token inside. */
+Test(headers, tag_and_branch_must_be_tokens)
+{
+    static const struct {
+        unsigned omit;
+        const char *line;
+    } bad[] = {
+        {B_TO, "To: <sip:a@b>;tag=\"x\"\r\n"},
+        {B_FROM, "From: <sip:a@b>;tag=\"1928301774\"\r\n"},
+        {B_TO, "To: sip:a@b;tag=a:b\r\n"},
+        {B_TO, "To: <sip:a@b>;tag=[x]\r\n"},
+        {B_VIA, "Via: SIP/2.0/UDP h;branch=\"z9hG4bK1\"\r\n"},
+        {B_VIA, "Via: SIP/2.0/UDP h;branch=z9hG4bK:1\r\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t off = 0;
+        struct text t;
+        cr_expect_eq(fails(bad[i].omit, bad[i].line, &off, &t), SIPSESS_EHEADER, "%s", bad[i].line);
+        /* a typed-value error points at the value */
+        cr_expect_eq(off, offset_in(&t, bad[i].line) + (size_t)(strchr(bad[i].line, ' ') + 1 - bad[i].line),
+                     "%s: err_off %zu", bad[i].line, off);
+        free(t.p);
+    }
+
+    /* Lenient: the value is kept, marked bad, and has no tag. */
+    struct text t = compose(B_TO, "To: <sip:a@b>;tag=\"x\"\r\n", "");
+    sipsess_parse_opts lo = lenient_opts();
+    sipsess_msg *m = NULL;
+    cr_assert_eq(sipsess_msg_parse(t.p, t.len, &lo, &m, NULL), 0);
+    cr_expect_eq(sipsess_msg_error(m, NULL), SIPSESS_EHEADER);
+    const sipsess_hdr *to = one(m, SIPSESS_HDR_TO);
+    cr_expect(sipsess_hdr_is_bad(to));
+    EXPECT_NONE(sipsess_nameaddr_tag(to));
+    EXPECT_STR(sipsess_hdr_value(to), "<sip:a@b>;tag=\"x\"");
+    sipsess_msg_free(m);
+    free(t.p);
+
+    /* Every token character is still a tag character (RFC 4475 intmeth). */
+    m = ok(B_TO | B_VIA, "To: <sip:a@b>;tag=_token~1'+`*%!-.\r\n"
+                         "Via: SIP/2.0/TCP h;branch=z9hG4bK-.!%66*_+`'~\r\n");
+    EXPECT_STR(sipsess_nameaddr_tag(one(m, SIPSESS_HDR_TO)), "_token~1'+`*%!-.");
+    EXPECT_STR(sipsess_via_branch(one(m, SIPSESS_HDR_VIA)), "z9hG4bK-.!%66*_+`'~");
+    sipsess_msg_free(m);
+}
+
 /* ================================================================== */
 /* Contact                                                             */
 
@@ -1179,6 +1226,137 @@ Test(headers, malformed_header_lines)
     }
 }
 
+/* Parse `n` raw bytes (NULs allowed) with `o`; the copy has no byte after
+ * them, so an over-read shows under ASan and valgrind. */
+static int parse_raw(const char *p, size_t n, const sipsess_parse_opts *o, sipsess_msg **m,
+                     size_t *off)
+{
+    struct text t = exact_copy(p, n);
+    int e = sipsess_msg_parse(t.p, t.len, o, m, off);
+    free(t.p);
+    return e;
+}
+
+/* A request whose last header line is `line` (`n` bytes, CRLF included):
+ * into `buf`, returning the length and setting *at to the line's offset. */
+static size_t with_line(char *buf, size_t cap, const char *line, size_t n, size_t *at)
+{
+    static const char head[] = "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                               "From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: x\r\n"
+                               "CSeq: 1 OPTIONS\r\n";
+    size_t h = sizeof head - 1;
+    cr_assert(h + n + 2 <= cap);
+    memcpy(buf, head, h);
+    memcpy(buf + h, line, n);
+    memcpy(buf + h + n, "\r\n", 2);
+    *at = h;
+    return h + n + 2;
+}
+
+/* Bare CR and control bytes (RFC 3261 §25.1: TEXT-UTF8 and LWS only, a
+ * control byte only as a quoted-pair) are refused wherever they stand in
+ * a header field, in strict and in lenient mode, with the offset of the
+ * byte itself. */
+Test(headers, control_bytes_and_bare_cr_are_refused)
+{
+    static const struct {
+        const char *line;
+        size_t len;
+        size_t bad_at; /* offset of the offending byte in the line */
+    } bad[] = {
+#define BAD(lit, at) {lit, sizeof lit - 1, at}
+        BAD("Subject: a\rb\r\n", 10),
+        BAD("Subject: a\r\r\n", 10),
+        BAD("X-Unknown: \r x\r\n", 11),
+        BAD("Subject: a\0b\r\n", 10),
+        BAD("Subject: \x01\r\n", 9),
+        BAD("Subject: a\x08\r\n", 10),
+        BAD("Subject: a\x0b\r\n", 10),
+        BAD("Subject: a\x0c" "b\r\n", 10),
+        BAD("Subject: a\x1f\r\n", 10),
+        BAD("Subject: a\x7f\r\n", 10),
+        BAD("Call-ID: abc\x1b@h\r\n", 12),
+        BAD("X-Quote: \"open\" \\\x01\r\n", 17),
+        BAD("X-Quote: \"un\x02" "escaped\"\r\n", 12),
+        BAD("Subject: ok\r\n \x05 fold\r\n", 14),
+#undef BAD
+    };
+    sipsess_parse_opts lo = lenient_opts();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char buf[512];
+        size_t at = 0, off = 0;
+        /* the table's lengths include the CRLF; with_line adds the empty line */
+        size_t n = with_line(buf, sizeof buf, bad[i].line, bad[i].len, &at);
+        sipsess_msg *m = NULL;
+        cr_expect_eq(parse_raw(buf, n, NULL, &m, &off), SIPSESS_EHEADER, "case %zu", i);
+        cr_expect_eq(off, at + bad[i].bad_at, "case %zu: err_off %zu, want %zu", i, off, at + bad[i].bad_at);
+        cr_expect_eq(parse_raw(buf, n, &lo, &m, &off), SIPSESS_EHEADER, "case %zu lenient", i);
+    }
+}
+
+Test(headers, quoted_pair_controls_utf8_and_tabs_are_legal)
+{
+    /* A control byte escaped by '\' inside a quoted string is a quoted-pair
+     * (RFC 4475 intmeth has BEL, NUL and DEL so); HT is white space;
+     * UTF-8 is text. */
+    static const char to[] = "To: \"BEL:\\\x07 NUL:\\\0 DEL:\\\x7f\" <sip:b@h>";
+    static const char *const good[] = {"X-Tab: a\tb", "Subject: Caf\xc3\xa9 \xe2\x82\xac", "X-Q: \"\\\x1f\"",
+                                       "Subject: a\r\n\tb"};
+    char buf[512];
+    size_t at = 0, n;
+    sipsess_msg *m = NULL;
+    size_t off = 0;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        n = with_line(buf, sizeof buf, good[i], strlen(good[i]), &at);
+        memcpy(buf + n, "\r\n", 2);
+        int e = parse_raw(buf, n + 2, NULL, &m, &off);
+        cr_expect_eq(e, 0, "case %zu: %s at %zu", i, sipsess_errname(e), off);
+        sipsess_msg_free(m);
+    }
+    /* The To line replaces the base To: build it by hand. */
+    static const char head[] = "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                               "From: <sip:a@h>;tag=1\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n";
+    n = 0;
+    memcpy(buf, head, sizeof head - 1);
+    n += sizeof head - 1;
+    memcpy(buf + n, to, sizeof to - 1);
+    n += sizeof to - 1;
+    memcpy(buf + n, "\r\n\r\n", 4);
+    n += 4;
+    int e = parse_raw(buf, n, NULL, &m, &off);
+    cr_assert_eq(e, 0, "%s at %zu", sipsess_errname(e), off);
+    sipsess_str d = sipsess_nameaddr_display(one(m, SIPSESS_HDR_TO));
+    static const char want[] = "BEL:\\\x07 NUL:\\\0 DEL:\\\x7f";
+    cr_expect(d.len == sizeof want - 1 && memcmp(d.p, want, d.len) == 0, "display kept as written");
+    sipsess_msg_free(m);
+}
+
+/* A datagram may end inside the CRLF of its empty line: what is there is
+ * still a message without a body, not a bare CR. */
+Test(headers, datagram_cut_inside_the_empty_line)
+{
+    static const char text[] = "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                               "From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: x\r\n"
+                               "CSeq: 1 OPTIONS\r\n\r";
+    sipsess_msg *m = NULL;
+    cr_assert_eq(parse_raw(text, sizeof text - 1, NULL, &m, NULL), 0);
+    cr_expect_eq(sipsess_msg_hdr_count(m), 5);
+    cr_expect_eq(sipsess_msg_body(m).len, 0);
+    sipsess_msg_free(m);
+}
+
+/* add_list does not track comments: no list header has one in its RFC
+ * 3261 grammar, so a comma inside parentheses splits the value and the
+ * pieces fail their typed parse. */
+Test(headers, comma_in_a_comment_of_a_list_value)
+{
+    size_t off = 0;
+    struct text t;
+    cr_expect_eq(fails(B_VIA, "Via: SIP/2.0/UDP h;branch=z9hG4bK1 (a, b)\r\n", &off, &t), SIPSESS_EHEADER);
+    cr_expect_eq(off, offset_in(&t, "SIP/2.0/UDP h"));
+    free(t.p);
+}
+
 /* ================================================================== */
 /* Mandatory and single-valued headers                                 */
 
@@ -1454,6 +1632,29 @@ Test(headers, limit_header_length)
     }
 }
 
+/* max_header_len counts a field as written: a fold's line break and
+ * white space count like any other byte (the doc said "unfolded" once,
+ * which the parser never did). */
+Test(headers, limit_header_length_counts_folds_as_written)
+{
+    static const char text[] = "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                               "From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: x\r\n"
+                               "CSeq: 1 OPTIONS\r\nSubject: 0123456789abcdefghij\r\n  0123456789\r\n\r\n";
+    /* "Subject: 0123456789abcdefghij" (29) + CRLF (2) + "  0123456789" (12)
+     * = 43, the longest field (Via is 34); unfolded it would be 42 or less. */
+    sipsess_parse_opts o;
+    sipsess_parse_opts_init(&o);
+    sipsess_msg *m = NULL;
+    size_t off = 0;
+    o.max_header_len = 43;
+    cr_assert_eq(parse_text(text, &o, &m, &off), 0, "43 bytes as written fit a 43-byte limit");
+    EXPECT_STR(sipsess_hdr_value(one(m, SIPSESS_HDR_SUBJECT)), "0123456789abcdefghij\r\n  0123456789");
+    sipsess_msg_free(m);
+    o.max_header_len = 42;
+    cr_expect_eq(parse_text(text, &o, &m, &off), SIPSESS_EHDRTOOLONG);
+    cr_expect_eq(off, (size_t)(strstr(text, "Subject") - text));
+}
+
 Test(headers, limit_uri_length)
 {
     sipsess_parse_opts o;
@@ -1637,11 +1838,10 @@ Test(headers, one_allocation_per_typical_message, .init = install_counter)
 }
 
 /* The header table is sized from the line feeds and commas of the header
- * section, so a message needs one allocation however long its lists. A
- * datagram that ends inside its last header line has that line's commas
- * uncounted: the one case where the table moves to blocks of its own,
- * which gives the failure injection below more than one allocation to
- * fail. */
+ * section, so a message needs one allocation however long its lists. That
+ * includes a datagram that ends inside its last header line: its commas
+ * are counted like the others (the table used to move to blocks of its own
+ * then, an allocation per growth the count can do without). */
 static char *long_list_message(size_t values, bool terminated)
 {
     size_t cap = 400 + values * 8, n = 0;
@@ -1682,7 +1882,7 @@ Test(headers, allocation_failure_injection, .init = install_counter)
         cr_expect_eq(sipsess_msg_hdr_count(m), 6 + cases[s].values);
         sipsess_msg_free(m);
         cr_expect_eq(g_ac.live, 0);
-        cr_expect(cases[s].terminated ? needed == 1 : needed > 2, "case %zu: %zu allocations", s, needed);
+        cr_expect(needed == 1, "case %zu: %zu allocations", s, needed);
         /* Fail each allocation in turn: ENOMEM, *out untouched, no leak. */
         for (size_t k = 1; k <= needed; k++) {
             reset_counter(k);

@@ -895,6 +895,61 @@ Test(print_msg, normal_form)
     sipsess_msg_free(m);
 }
 
+/* A lenient parse accepts another SIP-Version (RFC 4475 badvers) and
+ * reports EVERSION; the printed message keeps that version rather than
+ * claim 2.0, for requests and responses, and 2.0 in any case prints the
+ * RFC's way. */
+Test(print_msg, keeps_the_version_of_a_lenient_parse)
+{
+    static const char req[] = "OPTIONS sip:t@example.org SIP/7.0\r\n"
+                              "Via: SIP/7.0/UDP c.example.com;branch=z9hG4bKkdjuw\r\n"
+                              "From: <sip:a@example.com>;tag=1\r\nTo: <sip:t@example.org>\r\n"
+                              "Call-ID: badvers\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    static const char resp[] = "SIP/3.1 200 OK\r\nVia: SIP/2.0/UDP c.example.com;branch=z9hG4bK1\r\n"
+                               "From: <sip:a@example.com>;tag=1\r\nTo: <sip:t@example.org>;tag=2\r\n"
+                               "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    static const char lower[] = "OPTIONS sip:t@example.org sip/2.0\r\n"
+                                "Via: SIP/2.0/UDP c.example.com;branch=z9hG4bK1\r\n"
+                                "From: <sip:a@example.com>;tag=1\r\nTo: <sip:t@example.org>\r\n"
+                                "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    static const struct {
+        const char *text;
+        size_t len;
+        const char *version;  /* as parsed */
+        const char *printed;  /* the start line printed */
+    } cases[] = {
+        {req, sizeof req - 1, "SIP/7.0", "OPTIONS sip:t@example.org SIP/7.0\r\n"},
+        {resp, sizeof resp - 1, "SIP/3.1", "SIP/3.1 200 OK\r\n"},
+        {lower, sizeof lower - 1, "sip/2.0", "OPTIONS sip:t@example.org SIP/2.0\r\n"},
+    };
+    sipsess_parse_opts lo;
+    sipsess_parse_opts_init(&lo);
+    lo.flags = SIPSESS_PARSE_LENIENT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sipsess_msg *m = NULL;
+        cr_assert_eq(sipsess_msg_parse(cases[i].text, cases[i].len, &lo, &m, NULL), 0, "case %zu", i);
+        cr_expect_eq(sipsess_msg_error(m, NULL), i < 2 ? SIPSESS_EVERSION : 0, "case %zu", i);
+        cr_expect(str_eq(sipsess_msg_version(m), cases[i].version), "case %zu", i);
+        size_t n;
+        char *out = print_or_die(m, &n);
+        size_t sl = strlen(cases[i].printed);
+        cr_expect(n > sl && memcmp(out, cases[i].printed, sl) == 0, "case %zu: %s", i, esc(0, out, n));
+        /* and the printed message reads back with the same version */
+        sipsess_msg *re = NULL;
+        cr_assert_eq(sipsess_msg_parse(out, n, &lo, &re, NULL), 0, "case %zu", i);
+        cr_expect(views_eq(sipsess_msg_version(re), i < 2 ? sipsess_msg_version(m)
+                                                          : (sipsess_str){"SIP/2.0", 7}),
+                  "case %zu", i);
+        sipsess_msg_free(re);
+        free(out);
+        sipsess_msg_free(m);
+    }
+    /* Strict parsing still refuses another version. */
+    sipsess_msg *m = NULL;
+    cr_expect_eq(sipsess_msg_parse(req, sizeof req - 1, NULL, &m, NULL), SIPSESS_EVERSION);
+    cr_expect_null(sipsess_msg_version(NULL).p);
+}
+
 /* Folds at every offset around the printer's 8-byte scan steps, tabs and
  * spaces that are not part of a fold, and a value made of many folds. */
 Test(print_msg, folding_at_every_offset)

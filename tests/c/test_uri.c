@@ -1103,6 +1103,25 @@ Test(uri, parse_into_views_point_into_input)
     cr_assert_eq(sipsess__uri_parse_into(&u, NULL, 0, 4096), SIPSESS_EURI);
 }
 
+/* The parameter-list helper shared by the header accessors and the
+ * printer: an absent list is {NULL,0}, and the helper must not do pointer
+ * arithmetic on it (NULL + 0 is undefined; UBSan's pointer-overflow check
+ * reports it in the sanitizer build). */
+Test(uri, param_find_on_an_absent_list)
+{
+    sipsess_str none = {NULL, 0}, v = {"x", 1};
+    cr_assert_not(sipsess__param_find(none, ';', "tag", &v));
+    cr_assert_eq(v.len, 1, "value untouched");
+    cr_assert_not(sipsess__param_find(none, ',', "realm", NULL));
+    sipsess_str list = sipsess__str_c("a=1; tag=x ;b");
+    cr_assert(sipsess__param_find(list, ';', "TAG", &v));
+    ASSERT_STR(v, "x");
+    cr_assert(sipsess__param_find(list, ';', "b", &v));
+    ASSERT_STR(v, NULL);
+    cr_assert_not(sipsess__param_find(list, ';', "ta", &v), "a prefix is not a name");
+    cr_assert_not(sipsess__param_find(list, ';', NULL, &v));
+}
+
 Test(uri, dup)
 {
     char text[] = "sips:u%41:p@[::1]:5061;maddr=x?h=v";

@@ -18,10 +18,14 @@ import socket
 import sys
 import time
 
-# What a UAS that serves OPTIONS only (methods it knows but does not
-# serve get 405, unknown methods 501) must answer. A set lists the
-# acceptable statuses; None means "no response" (responses are dropped,
-# unparseable requests cannot be answered).
+# What the reference UA without --answer must answer: OPTIONS 200, methods
+# it knows but does not serve 405, unknown methods 501, and INVITE goes to
+# the session layer, which with no one to answer it says 480 (the
+# documented default) and to an INVITE with a To tag that matches no
+# dialog 481 (RFC 3261 12.2.2). The library never reads bodies, so the
+# 415/406 a UAS that checks them would send is allowed but not required.
+# A set lists the acceptable statuses; None means "no response" (responses
+# are dropped, unparseable requests cannot be answered).
 EXPECT = {
     # invalid-parse (RFC 4475 3.1.2)
     "badinv01.dat": {400}, "clerr.dat": {400}, "ncl.dat": {400},
@@ -34,18 +38,19 @@ EXPECT = {
     # valid-but-reject (3.2, 3.3)
     "badbranch.dat": {200, 400}, "insuf.dat": {400}, "unkscm.dat": {416},
     "novelsc.dat": {416}, "unksm2.dat": {400, 405}, "bext01.dat": {420},
-    "invut.dat": {405, 415}, "regaut01.dat": {405}, "multi01.dat": {400},
+    "invut.dat": {405, 415, 480}, "regaut01.dat": {405}, "multi01.dat": {400},
     "mcl01.dat": {400}, "bcast.dat": None, "zeromf.dat": {200},
-    "sdp01.dat": {405, 406},
+    "sdp01.dat": {400, 405, 406, 480},
     # valid responses are dropped by a UAS
     "unreason.dat": None, "noreason.dat": None,
-    # valid requests: processed (never 400): OPTIONS 200, REGISTER,
-    # INVITE and MESSAGE 405 (not served at this layer), unknown 501
-    "wsinv.dat": {405}, "intmeth.dat": {501}, "esc01.dat": {405},
+    # valid requests: processed (never 400): OPTIONS 200, REGISTER and
+    # MESSAGE 405 (not served), INVITE 480 (nobody answers) or 481 (To tag
+    # of no dialog), unknown 501
+    "wsinv.dat": {481}, "intmeth.dat": {501}, "esc01.dat": {480},
     "escnull.dat": {405}, "esc02.dat": {501}, "lwsdisp.dat": {200},
-    "longreq.dat": {405}, "dblreq.dat": {405}, "semiuri.dat": {200},
+    "longreq.dat": {480}, "dblreq.dat": {405}, "semiuri.dat": {200},
     "transports.dat": {200}, "mpart01.dat": {405}, "cparam01.dat": {405},
-    "cparam02.dat": {405}, "regescrt.dat": {405}, "inv2543.dat": {405},
+    "cparam02.dat": {405}, "regescrt.dat": {405}, "inv2543.dat": {480},
 }
 
 CALLID_RE = re.compile(rb"^(?:call-id|i)[ \t]*:[ \t]*(\S+)", re.I | re.M)

@@ -144,7 +144,10 @@ typedef struct sipsess_parse_opts {
     uint32_t flags;           /**< SIPSESS_PARSE_* */
     uint32_t max_msg_size;    /**< whole message (default 65536) */
     uint32_t max_headers;     /**< header values after splitting (default 256) */
-    uint32_t max_header_len;  /**< one header field line, unfolded (default 8192) */
+    uint32_t max_header_len;  /**< one header field as written: name through
+                                   the last value byte, folds counted as
+                                   they stand, line end not counted
+                                   (default 8192) */
     uint32_t max_uri_len;     /**< any URI (default 4096) */
     uint32_t max_via;         /**< Via values (default 64) */
 } sipsess_parse_opts;
@@ -190,6 +193,10 @@ SIPSESS_API sipsess_str sipsess_msg_method_name(const sipsess_msg *msg);
 SIPSESS_API const sipsess_uri *sipsess_msg_ruri(const sipsess_msg *msg);
 /** Status code (100..699) of a response; 0 for requests. */
 SIPSESS_API unsigned sipsess_msg_status(const sipsess_msg *msg);
+/** SIP-Version of the start line as written ("SIP/2.0"). Only a message
+ *  parsed with SIPSESS_PARSE_LENIENT can hold another one ("SIP/7.0",
+ *  reported as SIPSESS_EVERSION); sipsess_msg_print keeps it. */
+SIPSESS_API sipsess_str sipsess_msg_version(const sipsess_msg *msg);
 /** Reason phrase as written (may be empty, may be UTF-8). */
 SIPSESS_API sipsess_str sipsess_msg_reason(const sipsess_msg *msg);
 /** Body bytes (may contain NULs); len 0 when there is none. */
@@ -336,7 +343,9 @@ SIPSESS_API const char *sipsess_reason_phrase(unsigned status);
 typedef struct sipsess_framer sipsess_framer;
 
 /** A framer for one byte stream. `opts` may be NULL; it is copied. The
- *  framer never holds more than opts->max_msg_size buffered bytes.
+ *  framer never holds more than twice opts->max_msg_size buffered bytes:
+ *  a reader that feeds at most one message size at a time and drains with
+ *  sipsess_framer_next after each feed never reaches that bound.
  *  Errors: SIPSESS_EINVAL, SIPSESS_ENOMEM. */
 SIPSESS_API int sipsess_framer_new(const sipsess_parse_opts *opts,
                                    sipsess_framer **out);
@@ -344,7 +353,7 @@ SIPSESS_API int sipsess_framer_new(const sipsess_parse_opts *opts,
 SIPSESS_API void sipsess_framer_free(sipsess_framer *f);
 /**
  * Append received bytes (copied). Errors: SIPSESS_EINVAL,
- * SIPSESS_ENOMEM, SIPSESS_ETOOBIG (buffer would exceed the message limit:
+ * SIPSESS_ENOMEM, SIPSESS_ETOOBIG (buffer would exceed twice the message limit:
  * the stream is lost), SIPSESS_EFRAMING (the framer already failed).
  */
 SIPSESS_API int sipsess_framer_feed(sipsess_framer *f, const void *data, size_t len);
@@ -372,8 +381,10 @@ SIPSESS_API unsigned sipsess_framer_take_pings(sipsess_framer *f);
 /* Printing and building                                               */
 
 /**
- * Print a parsed message in normal form: start line, every header value on
- * its own line with its canonical long name (unknown names as written),
+ * Print a parsed message in normal form: start line (with "SIP/2.0", or the
+ * version as written when a lenient parse accepted another one), every
+ * header value on its own line with its canonical long name (unknown names
+ * as written),
  * folding replaced by one space, Content-Length recomputed from the body,
  * then the body. Parsing the output yields the same method/status,
  * Request-URI, headers and body. `*out_len` gets the full length even on

@@ -10,5 +10,6 @@
 #include "uri.h"
 #include "msg.h"
 #include "ua.h"
+#include "session.h"
 
 #endif

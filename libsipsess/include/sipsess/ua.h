@@ -49,7 +49,21 @@ typedef enum sipsess_limit {
     SIPSESS_LIMIT_TCP_BUFFER,         /**< bytes buffered per connection (2 x msg size) */
     SIPSESS_LIMIT_TCP_IDLE_MS,        /**< idle TCP connection timeout (300000) */
     SIPSESS_LIMIT_UDP_SWITCH,         /**< §18.1.1: requests above this go over TCP (1300; 0 = off) */
+    SIPSESS_LIMIT_SESSIONS,           /**< sessions not yet Terminated (10000); beyond: an
+                                           incoming INVITE gets 503 + Retry-After and
+                                           sipsess_ua_invite returns ELIMIT */
+    SIPSESS_LIMIT_PENDING,            /**< per session, each direction (32): unanswered
+                                           incoming requests (503 + Retry-After beyond)
+                                           and outgoing requests in flight (ELIMIT) */
 } sipsess_limit;
+
+/** Reliable provisional responses (RFC 3262). */
+typedef enum sipsess_100rel {
+    SIPSESS_100REL_OFF = 0,   /**< never: no Supported: 100rel; Require: 100rel gets 420 */
+    SIPSESS_100REL_SUPPORTED, /**< default: offered in INVITEs, used when asked */
+    SIPSESS_100REL_REQUIRED,  /**< INVITEs carry Require: 100rel; an INVITE that does not
+                                   support it gets 421 Extension Required */
+} sipsess_100rel;
 
 /** A configuration with defaults. Errors: EINVAL, ENOMEM. */
 SIPSESS_API int sipsess_ua_config_new(sipsess_ua_config **out);
@@ -63,6 +77,23 @@ SIPSESS_API int sipsess_ua_config_set_timers(sipsess_ua_config *cfg, unsigned t1
 /** Set a limit; EINVAL for an unknown limit or a value out of range. */
 SIPSESS_API int sipsess_ua_config_set_limit(sipsess_ua_config *cfg, sipsess_limit which,
                                             unsigned value);
+/**
+ * Who this UA is: the From of the INVITEs it sends, "sip:alice@127.0.0.1"
+ * or with a display name, "Alice <sip:alice@127.0.0.1>" (copied; its user
+ * part also names our Contact). Default: sip:sipsess@ the address of the
+ * listener used. Errors: EINVAL (NULL, too long, CR/LF), EURI.
+ */
+SIPSESS_API int sipsess_ua_config_set_identity(sipsess_ua_config *cfg, const char *identity);
+/** ACK every 2xx to an INVITE automatically (default 1). With 0 the
+ *  application sends it with sipsess_session_ack; a 2xx that carries an
+ *  offer always waits for sipsess_session_ack with the answer. */
+SIPSESS_API int sipsess_ua_config_set_auto_ack(sipsess_ua_config *cfg, int on);
+/** PRACK every reliable provisional response automatically (default 1);
+ *  one that carries an offer always waits for sipsess_session_prack with
+ *  the answer. */
+SIPSESS_API int sipsess_ua_config_set_auto_prack(sipsess_ua_config *cfg, int on);
+/** RFC 3262 mode (default SIPSESS_100REL_SUPPORTED). EINVAL otherwise. */
+SIPSESS_API int sipsess_ua_config_set_100rel(sipsess_ua_config *cfg, sipsess_100rel mode);
 /** Use a virtual clock: time starts at 0 and moves only with
  *  sipsess_ua_advance, so timers are tested without sleeping. */
 SIPSESS_API int sipsess_ua_config_set_virtual_clock(sipsess_ua_config *cfg, int on);

@@ -5,9 +5,25 @@
  * typed part of struct sipsess_hdr. Values are views: nothing is copied.
  *
  * Folding has been left in the value, so the scanners treat CR and LF as
- * linear whitespace: by construction they only occur as part of a fold.
+ * linear whitespace: the message parser has checked that they only occur
+ * as part of a fold.
+ *
+ * Every message runs every one of its headers through here, so the
+ * scanners are written for the common case: one table test per byte,
+ * parameters read inline by each header's own loop (the ones the typed form
+ * keeps are picked out by length first), and no pass over bytes another
+ * pass already walked.
  */
 #include "syntax.h"
+
+/* The big parsers stay out of line: inlined into the dispatcher, they
+ * made it save and restore every callee-saved register for each value,
+ * an Allow element or a Content-Length included. */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
 
 struct scan {
     const char *p;
@@ -16,13 +32,22 @@ struct scan {
 
 static inline bool is_lws(char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return SIPSESS__IS(c, SIPSESS__C_LWS);
 }
 
-static inline void skip_lws(struct scan *s)
+static void skip_lws_run(struct scan *s)
 {
     while (s->p < s->end && is_lws(*s->p))
         s->p++;
+}
+
+/* Most calls find no white space: one test of the current byte decides.
+ * That byte is readable even at s->end (see sipsess__hdr_parse_value); if
+ * it is LWS there, the bounded loop does not move. */
+static inline void skip_lws(struct scan *s)
+{
+    if (SIPSESS__UNLIKELY(is_lws(*s->p)))
+        skip_lws_run(s);
 }
 
 static inline bool at(const struct scan *s, char c)
@@ -41,12 +66,36 @@ static inline bool eat(struct scan *s, char c)
     return false;
 }
 
-static inline sipsess_str take_class(struct scan *s, uint16_t cls)
+/* Every class a scanner below takes runs of: none holds LWS, ',' or NUL,
+ * so each stops at the end of a value (see sipsess__hdr_parse_value). */
+#define SCAN_CLASSES                                                                      \
+    (SIPSESS__C_TOKEN | SIPSESS__C_GENVAL | SIPSESS__C_WORD | SIPSESS__C_AUTHV |          \
+     SIPSESS__C_DIGIT | SIPSESS__C_HOST)
+
+/* A run of `cls` bytes. No bounds test: the byte at s->end is never in a
+ * scanned class, so the run stops there at the latest; without the test
+ * the loop is three instructions a byte. */
+static inline sipsess_str take_class(struct scan *s, uint32_t cls)
 {
-    const char *b = s->p;
-    while (s->p < s->end && SIPSESS__IS(*s->p, cls))
-        s->p++;
-    return sipsess__str(b, (size_t)(s->p - b));
+    const char *b = s->p, *p = b;
+    for (;; p += 4) {
+        if (!SIPSESS__IS(p[0], cls))
+            break;
+        if (!SIPSESS__IS(p[1], cls)) {
+            p += 1;
+            break;
+        }
+        if (!SIPSESS__IS(p[2], cls)) {
+            p += 2;
+            break;
+        }
+        if (!SIPSESS__IS(p[3], cls)) {
+            p += 3;
+            break;
+        }
+    }
+    s->p = p;
+    return sipsess__str(b, (size_t)(p - b));
 }
 
 static inline sipsess_str take_token(struct scan *s)
@@ -54,70 +103,177 @@ static inline sipsess_str take_token(struct scan *s)
     return take_class(s, SIPSESS__C_TOKEN);
 }
 
+static inline uint64_t ld8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline uint32_t ld4(const char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+static inline uint16_t ld2(const char *p)
+{
+    uint16_t w;
+    memcpy(&w, p, 2);
+    return w;
+}
+
+/* Case-insensitive equality of a token with a lower-case literal of the
+ * same length, a word at a time (loads overlap rather than pass either
+ * end). OR 0x20 folds case; it cannot make another token byte equal a
+ * letter, digit, '-', '.' or '+' of the literal (only control bytes, never
+ * in a token, map onto those), so the test is exact for tokens, and for
+ * any input when the literal is all letters. `n` is a constant at every
+ * call, so only one branch of this survives. */
+static inline bool tok_ieq(const char *p, const char *lit, size_t n)
+{
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 < n; i += 8)
+            if ((ld8(p + i) | 0x2020202020202020u) != ld8(lit + i))
+                return false;
+        return (ld8(p + n - 8) | 0x2020202020202020u) == ld8(lit + n - 8);
+    }
+    if (n >= 4)
+        return (ld4(p) | 0x20202020u) == ld4(lit) &&
+               (ld4(p + n - 4) | 0x20202020u) == ld4(lit + n - 4);
+    if (n >= 2)
+        return (uint16_t)(ld2(p) | 0x2020u) == ld2(lit) &&
+               (uint16_t)(ld2(p + n - 2) | 0x2020u) == ld2(lit + n - 2);
+    return n == 0 || ((unsigned char)p[0] | 0x20) == (unsigned char)lit[0];
+}
+
+/* First '"' or '\\' in [p, end), or end. The vector loop may load up to
+ * 15 bytes past `end`: values live in the message's copy, which the
+ * zero PAD follows. */
+static inline const char *find_quote_or_bs(const char *p, const char *end)
+{
+#if defined(SIPSESS__SSE2)
+    const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+    for (; p < end; p += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs)));
+        if (m) {
+            p += __builtin_ctz(m);
+            return p < end ? p : end;
+        }
+    }
+    return end;
+#else
+    while (p < end && *p != '"' && *p != '\\')
+        p++;
+    return p;
+#endif
+}
+
 /* quoted-string: the view excludes the quotes; quoted-pairs stay escaped.
- * UTF-8 and any octet but CR/LF/NUL are allowed inside (qdtext / quoted-pair
- * per §25.1 allows %x00-09 in quoted-pair, so a NUL escaped by '\' is kept). */
+ * UTF-8 and any octet but CR/LF are allowed inside; a control byte only
+ * escaped by '\\' (quoted-pair, §25.1; RFC 4475 intmeth has an escaped
+ * NUL), which the message parser has checked for every value already. */
 static bool take_quoted(struct scan *s, sipsess_str *out)
 {
     if (!at(s, '"'))
         return false;
-    const char *b = ++s->p;
-    while (s->p < s->end) {
-        char c = *s->p;
-        if (c == '"') {
-            *out = sipsess__str(b, (size_t)(s->p - b));
-            s->p++;
+    const char *b = ++s->p, *p = b, *end = s->end;
+    for (;;) {
+        p = find_quote_or_bs(p, end);
+        if (p >= end)
+            break;
+        if (*p == '"') {
+            *out = sipsess__str(b, (size_t)(p - b));
+            s->p = p + 1;
             return true;
         }
-        if (c == '\\') {
-            if (s->p + 1 >= s->end || s->p[1] == '\r' || s->p[1] == '\n')
-                return false;
-            s->p += 2;
-            continue;
-        }
-        if (c == '\0')
-            return false;
-        s->p++;
+        if (p + 1 >= end || p[1] == '\r' || p[1] == '\n')
+            break;
+        p += 2;
     }
+    s->p = p;
     return false;
 }
 
-/* Decimal number with overflow check: at most `max`. Leading zeros are
- * legal in SIP numbers (RFC 4475 wsinv), so digits are not counted. */
-static bool take_uint(struct scan *s, uint64_t max, uint64_t *out)
+/* The value of a run of more than 19 digits, which the loop below let
+ * wrap: only leading zeros can make it fit in 64 bits. */
+NOINLINE static bool long_uint(const char *b, const char *e, uint64_t *v)
 {
-    const char *b = s->p;
-    uint64_t v = 0;
-    while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
-        v = v * 10 + (uint64_t)(*s->p - '0');
-        if (v > max)
-            return false;
-        s->p++;
-    }
-    if (s->p == b)
+    while (*b == '0')
+        b++;
+    if (e - b > 19)
         return false;
+    for (*v = 0; b < e; b++)
+        *v = *v * 10 + (unsigned)(*b - '0');
+    return true;
+}
+
+/* Decimal number of at most `max`. Leading zeros are legal in SIP numbers
+ * (RFC 4475 wsinv), however many. No bounds test: a value never ends in a
+ * digit (see sipsess__hdr_parse_value), nor does a parameter value inside
+ * one. Up to 19 digits cannot overflow 64 bits, so the range is checked
+ * once at the end; a number out of range leaves s->p on its first digit,
+ * which uint_err reads as ERANGE. */
+static inline bool take_uint(struct scan *s, uint64_t max, uint64_t *out)
+{
+    const char *b = s->p, *p = b;
+    uint64_t v = 0;
+    unsigned d;
+    while ((d = (unsigned)(unsigned char)*p - '0') < 10) {
+        v = v * 10 + d;
+        p++;
+    }
+    if (p == b)
+        return false;
+    if (p - b > 19 && !long_uint(b, p, &v)) {
+        s->p = b;
+        return false;
+    }
+    if (v > max) {
+        s->p = b;
+        return false;
+    }
+    s->p = p;
     *out = v;
     return true;
 }
 
+/* One ";name[=value]" after the main part of a value. */
+struct param {
+    sipsess_str name;
+    sipsess_str val;        /* {NULL,0} without '='; quoted values unquoted */
+    bool quoted;
+    bool token;             /* the value is a non-empty token as written */
+};
+
 /* gen-value = token / host / quoted-string. Hosts bring ':' '[' ']' for
- * IPv6 (RFC 5118 §4.5 received=[...]). */
-#define GENVAL_CLASS (SIPSESS__C_TOKEN)
-static bool take_genvalue(struct scan *s, sipsess_str *out)
+ * IPv6 (RFC 5118 §4.5 received=[...]). The token scan runs first, so
+ * whether the value is a plain token (tag and branch must be) costs
+ * nothing more. */
+static inline bool take_genvalue(struct scan *s, struct param *pr)
 {
-    if (at(s, '"'))
-        return take_quoted(s, out);
+    if (at(s, '"')) {
+        pr->quoted = true;
+        return take_quoted(s, &pr->val);
+    }
     const char *b = s->p;
-    while (s->p < s->end && (SIPSESS__IS(*s->p, GENVAL_CLASS) || *s->p == ':' ||
-                             *s->p == '[' || *s->p == ']'))
-        s->p++;
-    *out = sipsess__str(b, (size_t)(s->p - b));
+    take_class(s, SIPSESS__C_TOKEN);
+    pr->token = s->p > b;
+    if (s->p < s->end && SIPSESS__IS(*s->p, SIPSESS__C_GENVAL)) {
+        pr->token = false;
+        take_class(s, SIPSESS__C_GENVAL);
+    }
+    pr->val = sipsess__str(b, (size_t)(s->p - b));
     return s->p > b;
 }
 
-/* One ";name[=value]" after the main part. Returns 1 when a parameter was
- * read, 0 at the end of the value, -1 on a syntax error. */
-static int next_param(struct scan *s, sipsess_str *name, sipsess_str *val)
+/* Returns 1 when a parameter was read, 0 at the end of the value, -1 on a
+ * syntax error. */
+static inline int next_param(struct scan *s, struct param *pr)
 {
     skip_lws(s);
     if (s->p >= s->end)
@@ -126,39 +282,39 @@ static int next_param(struct scan *s, sipsess_str *name, sipsess_str *val)
         return -1;
     s->p++;
     skip_lws(s);
-    *name = take_token(s);
-    if (!name->len)
+    pr->name = take_token(s);
+    if (!pr->name.len)
         return -1;
-    val->p = NULL;
-    val->len = 0;
+    pr->val = sipsess__str(NULL, 0);
+    pr->quoted = pr->token = false;
     skip_lws(s);
     if (at(s, '=')) {
         s->p++;
         skip_lws(s);
-        if (!take_genvalue(s, val))
+        if (!take_genvalue(s, pr))
             return -1;
     }
     return 1;
 }
 
-/* Read the parameter section, remembering where it starts for generic
- * lookups; `known` is called for every parameter. */
-typedef int (*param_fn)(struct sipsess_hdr *h, sipsess_str name, sipsess_str val);
-
-static int parse_params(struct scan *s, struct sipsess_hdr *h, param_fn known)
+/* Where the parameter section starts, for generic lookups: the text after
+ * the first ';'. */
+static inline void mark_params(struct scan *s, struct sipsess_hdr *h)
 {
     skip_lws(s);
     if (s->p < s->end && *s->p == ';')
         h->params = sipsess__str(s->p + 1, (size_t)(s->end - s->p - 1));
-    sipsess_str n, v;
+}
+
+/* The parameter section of a header whose typed form keeps no parameter:
+ * checked, and found later by sipsess_hdr_param. */
+static int parse_params(struct scan *s, struct sipsess_hdr *h)
+{
+    mark_params(s, h);
+    struct param pr;
     int r;
-    while ((r = next_param(s, &n, &v)) == 1) {
-        if (known) {
-            int e = known(h, n, v);
-            if (e)
-                return e;
-        }
-    }
+    while ((r = next_param(s, &pr)) == 1)
+        ;
     return r < 0 ? SIPSESS_EHEADER : 0;
 }
 
@@ -184,28 +340,31 @@ static bool str_to_uint(sipsess_str v, uint64_t max, uint64_t *out)
 
 static int take_hostport(struct scan *s, sipsess_str *host, uint8_t *type, uint16_t *port)
 {
-    if (at(s, '[')) {
-        const char *b = ++s->p;
-        while (s->p < s->end && (SIPSESS__IS(*s->p, SIPSESS__C_HEX) || *s->p == ':' || *s->p == '.'))
-            s->p++;
-        if (!at(s, ']') || s->p == b)
+    const char *p = s->p, *end = s->end;
+    if (p < end && *p == '[') {
+        const char *b = ++p;
+        while (p < end && (SIPSESS__IS(*p, SIPSESS__C_HEX) || *p == ':' || *p == '.'))
+            p++;
+        if (p >= end || *p != ']' || p == b)
             return SIPSESS_EHEADER;
-        *host = sipsess__str(b, (size_t)(s->p - b));
-        s->p++;
+        *host = sipsess__str(b, (size_t)(p - b));
+        p++;
         *type = SIPSESS_HOST_IPV6;
     } else {
-        const char *b = s->p;
-        bool digits_dots = true;
-        while (s->p < s->end && SIPSESS__IS(*s->p, SIPSESS__C_HOST)) {
-            if (!(SIPSESS__IS(*s->p, SIPSESS__C_DIGIT) || *s->p == '.'))
-                digits_dots = false;
-            s->p++;
-        }
-        if (s->p == b)
+        const char *b = p;
+        take_class(s, SIPSESS__C_HOST); /* from s->p, which is b */
+        p = s->p;
+        if (p == b)
             return SIPSESS_EHEADER;
-        *host = sipsess__str(b, (size_t)(s->p - b));
-        *type = digits_dots ? SIPSESS_HOST_IPV4 : SIPSESS_HOST_NAME;
+        /* A host of digits and dots only is an IPv4 address: a letter or a
+         * '-' anywhere makes it a name. A first letter settles it. */
+        bool name = SIPSESS__IS(*b, SIPSESS__C_NAMECH);
+        for (const char *q = b; !name && q < p; q++)
+            name = SIPSESS__IS(*q, SIPSESS__C_NAMECH);
+        *host = sipsess__str(b, (size_t)(p - b));
+        *type = name ? SIPSESS_HOST_NAME : SIPSESS_HOST_IPV4;
     }
+    s->p = p;
     *port = 0;
     skip_lws(s);
     if (at(s, ':')) {
@@ -222,41 +381,44 @@ static int take_hostport(struct scan *s, sipsess_str *host, uint8_t *type, uint1
 /* ---------------------------------------------------------------- */
 /* Via                                                               */
 
-static int via_param(struct sipsess_hdr *h, sipsess_str n, sipsess_str v)
+static int via_param(struct sipsess__via *via, const struct param *pr)
 {
-    struct sipsess__via *via = &h->u.via;
+    sipsess_str n = pr->name, v = pr->val;
     uint64_t x;
     switch (n.len) {
     case 3:
-        if (sipsess__str_ieq(n, "ttl")) {
+        if (tok_ieq(n.p, "ttl", 3)) {
             if (!str_to_uint(v, 255, &x))
                 return SIPSESS_EHEADER;
             via->ttl = (int16_t)x;
         }
         break;
     case 5:
-        if (sipsess__str_ieq(n, "rport")) {
+        if (tok_ieq(n.p, "rport", 5)) {
             if (!v.p)
                 via->rport = 0;
             else if (str_to_uint(v, 65535, &x))
                 via->rport = (int32_t)x;
             else
                 return SIPSESS_EHEADER;
-        } else if (sipsess__str_ieq(n, "maddr")) {
+        } else if (tok_ieq(n.p, "maddr", 5)) {
             if (!v.len)
                 return SIPSESS_EHEADER;
             via->maddr = v;
         }
         break;
     case 6:
-        if (sipsess__str_ieq(n, "branch")) {
-            if (!v.len)
+        /* via-branch = "branch" EQUAL token: a quoted or host-like branch
+         * would match transactions under a spelling its sender never
+         * used. */
+        if (tok_ieq(n.p, "branch", 6)) {
+            if (!pr->token)
                 return SIPSESS_EHEADER;
             via->branch = v;
         }
         break;
     case 8:
-        if (sipsess__str_ieq(n, "received")) {
+        if (tok_ieq(n.p, "received", 8)) {
             if (!v.len)
                 return SIPSESS_EHEADER;
             via->received = v;
@@ -268,22 +430,40 @@ static int via_param(struct sipsess_hdr *h, sipsess_str n, sipsess_str v)
     return 0;
 }
 
-static int parse_via(struct sipsess_hdr *h, struct scan *s)
+/* "SIP/2.0/" in any case: nearly every Via starts so, and checking it
+ * whole saves two token scans and two '/' tests. */
+static inline bool sip20_prefix(const char *p, const char *end)
+{
+    return end - p >= 8 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
+           (p[2] | 0x20) == 'p' && memcmp(p + 3, "/2.0/", 5) == 0;
+}
+
+NOINLINE static int parse_via(struct sipsess_hdr *h, struct scan *s)
 {
     struct sipsess__via *via = &h->u.via;
-    memset(via, 0, sizeof *via);
+    const sipsess_str none = {NULL, 0};
+    via->transport = via->host = via->branch = via->received = via->maddr = none;
     via->rport = -1;
     via->ttl = -1;
+    via->port = 0;
+    via->host_type = SIPSESS_HOST_NONE;
     const char *pb = s->p;
-    sipsess_str name = take_token(s);
-    if (!name.len || !eat(s, '/'))
-        return SIPSESS_EHEADER;
-    sipsess_str ver = take_token(s);
-    if (!ver.len)
-        return SIPSESS_EHEADER;
-    via->proto = sipsess__str(pb, (size_t)(ver.p + ver.len - pb));
-    if (!eat(s, '/'))
-        return SIPSESS_EHEADER;
+    if (sip20_prefix(s->p, s->end)) {
+        via->proto = sipsess__str(pb, 7);
+        s->p += 8;
+        skip_lws(s); /* as the '/' test of the general path does */
+    } else {
+        via->proto = none;
+        sipsess_str name = take_token(s);
+        if (!name.len || !eat(s, '/'))
+            return SIPSESS_EHEADER;
+        sipsess_str ver = take_token(s);
+        if (!ver.len)
+            return SIPSESS_EHEADER;
+        via->proto = sipsess__str(pb, (size_t)(ver.p + ver.len - pb));
+        if (!eat(s, '/'))
+            return SIPSESS_EHEADER;
+    }
     via->transport = take_token(s);
     if (!via->transport.len)
         return SIPSESS_EHEADER;
@@ -294,20 +474,31 @@ static int parse_via(struct sipsess_hdr *h, struct scan *s)
     int e = take_hostport(s, &via->host, &via->host_type, &via->port);
     if (e)
         return e;
-    return parse_params(s, h, via_param);
+    mark_params(s, h);
+    struct param pr;
+    int r;
+    while ((r = next_param(s, &pr)) == 1)
+        if ((e = via_param(via, &pr)))
+            return e;
+    return r < 0 ? SIPSESS_EHEADER : 0;
 }
 
 /* ---------------------------------------------------------------- */
 /* name-addr / addr-spec headers                                     */
 
-static int na_param(struct sipsess_hdr *h, sipsess_str n, sipsess_str v)
+static int na_param(struct sipsess_hdr *h, const struct param *pr)
 {
     struct sipsess__nameaddr *na = &h->u.na;
-    if (n.len == 3 && sipsess__str_ieq(n, "tag")) {
-        if (!v.len)
+    sipsess_str n = pr->name, v = pr->val;
+    if (n.len == 3 && tok_ieq(n.p, "tag", 3)) {
+        /* tag-param = "tag" EQUAL token: `tag="x"` is not the tag x, and
+         * dialogs are matched on the tag as written. */
+        if (!pr->token)
             return SIPSESS_EHEADER;
         na->tag = v;
-    } else if (n.len == 7 && sipsess__str_ieq(n, "expires") && h->id == SIPSESS_HDR_CONTACT) {
+    } else if (h->id != SIPSESS_HDR_CONTACT) {
+        return 0;
+    } else if (n.len == 7 && tok_ieq(n.p, "expires", 7)) {
         uint64_t x;
         if (!str_to_uint(v, UINT32_MAX, &x)) {
             if (!v.len)
@@ -317,7 +508,7 @@ static int na_param(struct sipsess_hdr *h, sipsess_str n, sipsess_str v)
             return d.p == d.end ? SIPSESS_ERANGE : SIPSESS_EHEADER;
         }
         na->expires = (int64_t)x;
-    } else if (n.len == 1 && (n.p[0] == 'q' || n.p[0] == 'Q') && h->id == SIPSESS_HDR_CONTACT) {
+    } else if (n.len == 1 && (n.p[0] | 0x20) == 'q') {
         /* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) */
         if (!v.len || (v.p[0] != '0' && v.p[0] != '1'))
             return SIPSESS_EHEADER;
@@ -339,7 +530,7 @@ static int na_param(struct sipsess_hdr *h, sipsess_str n, sipsess_str v)
     return 0;
 }
 
-static int parse_nameaddr(struct sipsess_hdr *h, struct scan *s, const sipsess_parse_opts *o)
+NOINLINE static int parse_nameaddr(struct sipsess_hdr *h, struct scan *s, const sipsess_parse_opts *o)
 {
     struct sipsess__nameaddr *na = &h->u.na;
     na->display = sipsess__str(NULL, 0);
@@ -347,13 +538,15 @@ static int parse_nameaddr(struct sipsess_hdr *h, struct scan *s, const sipsess_p
     na->expires = -1;
     na->q = -1;
     na->star = 0;
-    memset(&na->uri, 0, sizeof na->uri);
+    /* na->uri is set whole by the URI parser below; the star form has no
+     * URI, so give it a defined (empty) one. */
 
     if (h->id == SIPSESS_HDR_CONTACT && at(s, '*')) {
         s->p++;
         skip_lws(s);
         if (s->p != s->end)
             return SIPSESS_EHEADER;
+        memset(&na->uri, 0, sizeof na->uri);
         na->star = 1;
         return 0;
     }
@@ -369,9 +562,9 @@ static int parse_nameaddr(struct sipsess_hdr *h, struct scan *s, const sipsess_p
         /* Either `*(token LWS) <uri>` or a bare addr-spec. A '<' decides;
          * the display-name tokens may touch the '<' (RFC 4475 lwsdisp). */
         const char *q = s->p;
-        while (q < s->end && (SIPSESS__IS(*q, SIPSESS__C_TOKEN) || is_lws(*q)))
+        while (q < s->end && SIPSESS__IS(*q, SIPSESS__C_TOKEN | SIPSESS__C_LWS))
             q++;
-        if (q < s->end && *q == '<') {
+        if (q < s->end && *q == '<' && q > s->p) {
             const char *e = q;
             while (e > s->p && is_lws(e[-1]))
                 e--;
@@ -382,11 +575,11 @@ static int parse_nameaddr(struct sipsess_hdr *h, struct scan *s, const sipsess_p
     }
     if (at(s, '<')) {
         uri_b = ++s->p;
-        while (s->p < s->end && *s->p != '>')
-            s->p++;
-        if (!at(s, '>'))
+        const char *gt = memchr(uri_b, '>', (size_t)(s->end - uri_b));
+        if (!gt)
             return SIPSESS_EHEADER;
-        uri_e = s->p++;
+        uri_e = gt;
+        s->p = gt + 1;
     } else {
         /* addr-spec: the header's parameters start at the first ';', and
          * a URI holding ',', '?' or ';' must be bracketed (§20). */
@@ -398,16 +591,22 @@ static int parse_nameaddr(struct sipsess_hdr *h, struct scan *s, const sipsess_p
         }
         uri_e = s->p;
     }
-    int e = sipsess__uri_parse_into(&na->uri, uri_b, (size_t)(uri_e - uri_b), o->max_uri_len);
+    int e = sipsess__uri_parse_delim(&na->uri, uri_b, (size_t)(uri_e - uri_b), o->max_uri_len);
     if (e)
         return e;
-    return parse_params(s, h, na_param);
+    mark_params(s, h);
+    struct param pr;
+    int r;
+    while ((r = next_param(s, &pr)) == 1)
+        if ((e = na_param(h, &pr)))
+            return e;
+    return r < 0 ? SIPSESS_EHEADER : 0;
 }
 
 /* ---------------------------------------------------------------- */
 /* CSeq, RAck, numbers                                               */
 
-static int parse_cseq(struct sipsess_hdr *h, struct scan *s)
+NOINLINE static int parse_cseq(struct sipsess_hdr *h, struct scan *s)
 {
     uint64_t n;
     if (!take_uint(s, UINT32_MAX, &n))
@@ -426,7 +625,7 @@ static int parse_cseq(struct sipsess_hdr *h, struct scan *s)
     return 0;
 }
 
-static int parse_rack(struct sipsess_hdr *h, struct scan *s)
+NOINLINE static int parse_rack(struct sipsess_hdr *h, struct scan *s)
 {
     uint64_t a, b;
     if (!take_uint(s, UINT32_MAX, &a))
@@ -457,11 +656,11 @@ static int parse_number(struct sipsess_hdr *h, struct scan *s, uint64_t max, boo
     h->number = (int64_t)n;
     skip_lws(s);
     if (params)
-        return parse_params(s, h, NULL);
+        return parse_params(s, h);
     return s->p == s->end ? 0 : SIPSESS_EHEADER;
 }
 
-static int parse_retry_after(struct sipsess_hdr *h, struct scan *s)
+NOINLINE static int parse_retry_after(struct sipsess_hdr *h, struct scan *s)
 {
     uint64_t n;
     if (!take_uint(s, UINT32_MAX, &n))
@@ -487,10 +686,10 @@ static int parse_retry_after(struct sipsess_hdr *h, struct scan *s)
             return SIPSESS_EHEADER;
         h->u.two.a = sipsess__str(b, (size_t)(s->p - 1 - b));
     }
-    return parse_params(s, h, NULL);
+    return parse_params(s, h);
 }
 
-static int parse_timestamp(struct sipsess_hdr *h, struct scan *s)
+NOINLINE static int parse_timestamp(struct sipsess_hdr *h, struct scan *s)
 {
     h->u.two.a = take_class(s, SIPSESS__C_DIGIT);
     if (!h->u.two.a.len)
@@ -533,7 +732,7 @@ static int parse_mtype(struct sipsess_hdr *h, struct scan *s, bool allow_empty)
     if (!h->u.mt.subtype.len)
         return SIPSESS_EHEADER;
     h->token = h->u.mt.type;
-    return parse_params(s, h, NULL);
+    return parse_params(s, h);
 }
 
 /* token *(;param); `allow_empty` for lists that may be empty (Supported:,
@@ -545,11 +744,14 @@ static int parse_token_params(struct sipsess_hdr *h, struct scan *s, bool allow_
     h->token = take_token(s);
     if (!h->token.len)
         return SIPSESS_EHEADER;
-    return parse_params(s, h, NULL);
+    /* A lone token (Allow: INVITE, Supported: timer) is the usual case. */
+    if (s->p == s->end)
+        return 0;
+    return parse_params(s, h);
 }
 
 /* Call-ID = word [ "@" word ] */
-static int parse_callid(struct sipsess_hdr *h, struct scan *s)
+NOINLINE static int parse_callid(struct sipsess_hdr *h, struct scan *s)
 {
     sipsess_str w = take_class(s, SIPSESS__C_WORD);
     if (!w.len)
@@ -567,7 +769,7 @@ static int parse_callid(struct sipsess_hdr *h, struct scan *s)
 }
 
 /* Replaces = callid *(;param) (RFC 3891) */
-static int parse_replaces(struct sipsess_hdr *h, struct scan *s)
+NOINLINE static int parse_replaces(struct sipsess_hdr *h, struct scan *s)
 {
     const char *b = s->p;
     take_class(s, SIPSESS__C_WORD);
@@ -578,13 +780,51 @@ static int parse_replaces(struct sipsess_hdr *h, struct scan *s)
     if (s->p == b)
         return SIPSESS_EHEADER;
     h->token = sipsess__str(b, (size_t)(s->p - b));
-    return parse_params(s, h, NULL);
+    return parse_params(s, h);
+}
+
+/* The digest parameter a name is, or -1. Names are matched as tokens (see
+ * tok_ieq); all of them are letters, for which OR 0x20 is exact on any
+ * byte, so sipsess_auth_param can use this on a caller's name too. */
+static int auth_param_index(const char *n, size_t len)
+{
+    switch (len) {
+    case 2:
+        return tok_ieq(n, "nc", 2) ? SIPSESS__AP_NC : -1;
+    case 3:
+        return tok_ieq(n, "uri", 3) ? SIPSESS__AP_URI : tok_ieq(n, "qop", 3) ? SIPSESS__AP_QOP : -1;
+    case 5:
+        return tok_ieq(n, "realm", 5)   ? SIPSESS__AP_REALM
+               : tok_ieq(n, "nonce", 5) ? SIPSESS__AP_NONCE
+               : tok_ieq(n, "stale", 5) ? SIPSESS__AP_STALE
+                                        : -1;
+    case 6:
+        return tok_ieq(n, "opaque", 6)   ? SIPSESS__AP_OPAQUE
+               : tok_ieq(n, "cnonce", 6) ? SIPSESS__AP_CNONCE
+               : tok_ieq(n, "domain", 6) ? SIPSESS__AP_DOMAIN
+                                         : -1;
+    case 7:
+        return tok_ieq(n, "rspauth", 7) ? SIPSESS__AP_RSPAUTH : -1;
+    case 8:
+        return tok_ieq(n, "username", 8)   ? SIPSESS__AP_USERNAME
+               : tok_ieq(n, "response", 8) ? SIPSESS__AP_RESPONSE
+                                           : -1;
+    case 9:
+        return tok_ieq(n, "algorithm", 9)   ? SIPSESS__AP_ALGORITHM
+               : tok_ieq(n, "nextnonce", 9) ? SIPSESS__AP_NEXTNONCE
+                                            : -1;
+    default:
+        return -1;
+    }
 }
 
 /* Credentials / challenges: scheme LWS auth-param *(COMMA auth-param);
- * Authentication-Info has no scheme. */
-static int parse_auth(struct sipsess_hdr *h, struct scan *s)
+ * Authentication-Info has no scheme. The digest parameters are recorded
+ * on the way (first occurrence, as a lookup of the list would find). */
+NOINLINE static int parse_auth(struct sipsess_hdr *h, struct scan *s)
 {
+    struct sipsess__auth *a = &h->u.auth;
+    memset(a, 0xff, sizeof *a); /* every offset SIPSESS__AP_ABSENT */
     if (h->id != SIPSESS_HDR_AUTHENTICATION_INFO) {
         h->token = take_token(s);
         if (!h->token.len)
@@ -596,7 +836,8 @@ static int parse_auth(struct sipsess_hdr *h, struct scan *s)
         if (s->p == before)
             return SIPSESS_EHEADER;
     }
-    h->params = sipsess__str(s->p, (size_t)(s->end - s->p));
+    const char *base = s->p;
+    h->params = sipsess__str(base, (size_t)(s->end - base));
     for (;;) {
         sipsess_str n = take_token(s), v;
         if (!n.len || !eat(s, '='))
@@ -606,11 +847,14 @@ static int parse_auth(struct sipsess_hdr *h, struct scan *s)
                 return SIPSESS_EHEADER;
         } else {
             /* token68-ish values (base64, nc=00000001) */
-            const char *b = s->p;
-            while (s->p < s->end && (SIPSESS__IS(*s->p, SIPSESS__C_TOKEN) || *s->p == '/' || *s->p == '='))
-                s->p++;
-            if (s->p == b)
+            v = take_class(s, SIPSESS__C_AUTHV);
+            if (!v.len)
                 return SIPSESS_EHEADER;
+        }
+        int k = auth_param_index(n.p, n.len);
+        if (k >= 0 && a->p[k].off == SIPSESS__AP_ABSENT) {
+            a->p[k].off = (uint32_t)(v.p - base);
+            a->p[k].len = (uint32_t)v.len;
         }
         skip_lws(s);
         if (s->p == s->end)
@@ -623,7 +867,7 @@ static int parse_auth(struct sipsess_hdr *h, struct scan *s)
 }
 
 /* rfc1123-date only (§20.17): "Thu, 21 Feb 2002 13:02:03 GMT". */
-static int parse_date(struct scan *s)
+NOINLINE static int parse_date(struct scan *s)
 {
     static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -649,7 +893,7 @@ static int parse_date(struct scan *s)
 }
 
 /* warning-value = warn-code SP warn-agent SP warn-text */
-static int parse_warning(struct sipsess_hdr *h, struct scan *s)
+NOINLINE static int parse_warning(struct sipsess_hdr *h, struct scan *s)
 {
     sipsess_str code = take_class(s, SIPSESS__C_DIGIT);
     if (code.len != 3 || !at(s, ' '))
@@ -670,9 +914,18 @@ static int parse_warning(struct sipsess_hdr *h, struct scan *s)
     return s->p == s->end ? 0 : SIPSESS_EHEADER;
 }
 
+/*
+ * The scanners rely on the byte just past the value: the message parser
+ * hands over values that end before LWS, a list's ',' or the zero byte
+ * after its copy of the message, and none of those is in a scanned class.
+ * The guard keeps the scanners inside the buffer should a caller ever
+ * pass something else.
+ */
 int sipsess__hdr_parse_value(struct sipsess_hdr *h, const sipsess_parse_opts *o)
 {
     struct scan s = {h->value.p, h->value.p + h->value.len};
+    if (SIPSESS__IS(*s.end, SCAN_CLASSES))
+        return SIPSESS_EHEADER;
     h->params = sipsess__str(NULL, 0);
     h->token = sipsess__str(NULL, 0);
     h->number = -1;
@@ -762,7 +1015,7 @@ int sipsess__hdr_parse_value(struct sipsess_hdr *h, const sipsess_parse_opts *o)
             return SIPSESS_EHEADER;
         s.p++;
         h->token = sipsess__str(s.p - 1, 1);
-        return parse_params(&s, h, NULL);
+        return parse_params(&s, h);
     case SIPSESS_HDR_CALL_INFO:
     case SIPSESS_HDR_ALERT_INFO:
     case SIPSESS_HDR_ERROR_INFO: {
@@ -776,7 +1029,7 @@ int sipsess__hdr_parse_value(struct sipsess_hdr *h, const sipsess_parse_opts *o)
             return SIPSESS_EHEADER;
         h->token = sipsess__str(b, (size_t)(s.p - b));
         s.p++;
-        return parse_params(&s, h, NULL);
+        return parse_params(&s, h);
     }
     case SIPSESS_HDR_PRIVACY:
     case SIPSESS_HDR_SUBJECT:
@@ -797,7 +1050,7 @@ int sipsess__hdr_parse_value(struct sipsess_hdr *h, const sipsess_parse_opts *o)
 
 static inline bool is_na(const sipsess_hdr *h)
 {
-    switch ((sipsess_hdr_id)h->id) {
+    switch (h->tid) {
     case SIPSESS_HDR_FROM:
     case SIPSESS_HDR_TO:
     case SIPSESS_HDR_CONTACT:
@@ -809,7 +1062,7 @@ static inline bool is_na(const sipsess_hdr *h)
     case SIPSESS_HDR_PATH:
     case SIPSESS_HDR_SERVICE_ROUTE:
     case SIPSESS_HDR_P_ASSERTED_IDENTITY:
-        return !(h->flags & SIPSESS__HF_BAD);
+        return true;
     default:
         return false;
     }
@@ -817,7 +1070,7 @@ static inline bool is_na(const sipsess_hdr *h)
 
 static inline bool is_id(const sipsess_hdr *h, sipsess_hdr_id id)
 {
-    return h && h->id == id && !(h->flags & SIPSESS__HF_BAD);
+    return h && h->tid == id;
 }
 
 static const sipsess_str g_none = {NULL, 0};
@@ -1000,7 +1253,16 @@ SIPSESS_API int sipsess_auth_param(const sipsess_hdr *h, const char *name, sipse
 {
     if (!is_auth(h) || !name || !h->params.p)
         return 0;
-    return sipsess__param_find(h->params, ',', name, value) ? 1 : 0;
+    /* The digest parameters were recorded by the parse; any other name
+     * walks the list. */
+    int k = auth_param_index(name, strlen(name));
+    if (k < 0)
+        return sipsess__param_find(h->params, ',', name, value) ? 1 : 0;
+    if (h->u.auth.p[k].off == SIPSESS__AP_ABSENT)
+        return 0;
+    if (value)
+        *value = sipsess__str(h->params.p + h->u.auth.p[k].off, h->u.auth.p[k].len);
+    return 1;
 }
 
 SIPSESS_API sipsess_str sipsess_retry_after_comment(const sipsess_hdr *h)

@@ -4,13 +4,28 @@
  * checks that make a message usable (mandatory headers, single-valued
  * headers, CSeq method).
  *
- * One allocation per message: [struct sipsess_msg][header table][bytes].
- * The table is sized from the number of line feeds and commas in the header
- * section, which bounds the number of header values; only a last header line
- * without a line feed can need more, and then the table moves to a second
- * block.
+ * One allocation per message: [struct sipsess_msg][header table][bytes][pad].
+ * Before allocating, one vector pass over the caller's header section finds
+ * the empty line and counts line feeds and commas: every header value starts
+ * a line or follows a comma, so the count sizes the table exactly and no
+ * message ever needs a second block. The copy is followed by 16 zero bytes
+ * so the per-line scanner can load 16 bytes at a time without a bounds test:
+ * a zero byte stops it at the latest at the end of the copy.
  */
 #include "syntax.h"
+
+/* SSE2 where the compiler has it; else eight bytes at a time on a
+ * little-endian machine; else a byte at a time. SIPSESS__NO_SIMD and
+ * SIPSESS__NO_SWAR select the fallbacks on x86-64 too, so they get tested. */
+#if defined(SIPSESS__SSE2)
+#define USE_SSE2 1
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(SIPSESS__NO_SWAR)
+#define USE_SWAR 1
+#endif
+
+/* Zero bytes after the copy of a message (see the file comment). */
+#define PAD 16
 
 SIPSESS_API void sipsess_parse_opts_init(sipsess_parse_opts *o)
 {
@@ -50,7 +65,6 @@ struct pctx {
     bool lenient;
     uint32_t nvia;
     size_t *err_off;
-    struct sipsess_hdr *inline_hdr;
 };
 
 /* Record a recoverable error. Returns the code when parsing must stop
@@ -80,6 +94,11 @@ static int hard_err(struct pctx *c, int code, const char *at)
 static inline bool is_ws(char c)
 {
     return c == ' ' || c == '\t';
+}
+
+static inline bool is_lws(char c)
+{
+    return SIPSESS__IS(c, SIPSESS__C_LWS);
 }
 
 /* ---------------------------------------------------------------- */
@@ -119,6 +138,7 @@ static int parse_start(struct pctx *c, const char *p, const char *eol)
             return hard_err(c, e, p);
         if (e && (e = soft_err(c, e, p)))
             return e;
+        m->version = sipsess__str(p, (size_t)(sp - p));
         const char *q = sp + 1, *ds = q;
         while (q < eol && *q >= '0' && *q <= '9')
             q++;
@@ -166,6 +186,7 @@ static int parse_start(struct pctx *c, const char *p, const char *eol)
         return hard_err(c, e, vs);
     if (e && (e = soft_err(c, e, vs)))
         return e;
+    m->version = sipsess__str(vs, (size_t)(ve - vs));
     const char *us = q + 1, *ue = vs - 1;
     bool extra_ws = trailing_ws || ue - us < 1 || is_ws(*us) || is_ws(ue[-1]);
     /* Report the first extra space itself, wherever it is. */
@@ -178,7 +199,7 @@ static int parse_start(struct pctx *c, const char *p, const char *eol)
         ue--;
     if (ue == us)
         return hard_err(c, SIPSESS_ESTARTLINE, us);
-    e = sipsess__uri_parse_into(&m->ruri, us, (size_t)(ue - us), c->o->max_uri_len);
+    e = sipsess__uri_parse_delim(&m->ruri, us, (size_t)(ue - us), c->o->max_uri_len);
     if (e == SIPSESS_EURITOOLONG)
         return hard_err(c, e, us);
     if (!e && (m->ruri.scheme_id == SIPSESS_URI_SIP || m->ruri.scheme_id == SIPSESS_URI_SIPS) &&
@@ -194,44 +215,166 @@ static int parse_start(struct pctx *c, const char *p, const char *eol)
 }
 
 /* ---------------------------------------------------------------- */
-/* headers                                                           */
+/* header lines                                                      */
 
-static int grow_table(struct pctx *c)
+/*
+ * First byte at or after `p` that is below 0x20 or is DEL: CR, LF and HT,
+ * which the caller handles, and the control bytes it must refuse. `*comma`
+ * is set when a ',' comes before that byte, which spares a list header the
+ * splitter when it holds a single value. Unbounded: the copy of the
+ * message ends with a zero byte, and the loads past it stay in the PAD.
+ */
+static inline const char *find_stop(const char *p, unsigned *comma)
 {
-    struct sipsess_msg *m = c->m;
-    uint32_t ncap = m->cap * 2 + 8;
-    struct sipsess_hdr *n;
-    if (m->hdr == c->inline_hdr) {
-        n = sipsess__malloc(ncap * sizeof *n);
-        if (n)
-            memcpy(n, m->hdr, m->nhdr * sizeof *n);
-    } else {
-        n = sipsess__realloc(m->hdr, ncap * sizeof *n);
+#if defined(USE_SSE2)
+    const __m128i lim = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+                  cm = _mm_set1_epi8(',');
+    for (;; p += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* min(x, 0x1f) == x is the unsigned x <= 0x1f SSE2 lacks */
+        __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, lim), x),
+                                    _mm_cmpeq_epi8(x, del));
+        unsigned sm = (unsigned)_mm_movemask_epi8(stop);
+        unsigned cmm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, cm));
+        if (sm) {
+            unsigned i = (unsigned)__builtin_ctz(sm);
+            *comma |= cmm & ((1u << i) - 1);
+            return p + i;
+        }
+        *comma |= cmm;
     }
-    if (!n)
-        return SIPSESS_ENOMEM;
-    m->hdr = n;
-    m->cap = ncap;
+#elif defined(USE_SWAR)
+    /* The classic "has a byte less than n" word tests. Only the lowest
+     * flagged byte is exact (a borrow can flag bytes above it), which is
+     * all that is used: the stop position, and whether a comma flag lies
+     * below it. */
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    for (;; p += 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        uint64_t d = w ^ (ones * 0x7f), k = w ^ (ones * ',');
+        uint64_t stop = ((w - ones * 0x20) & ~w & highs) | ((d - ones) & ~d & highs);
+        uint64_t cmm = (k - ones) & ~k & highs;
+        if (stop) {
+            unsigned i = (unsigned)__builtin_ctzll(stop) / 8;
+            *comma |= (cmm & ((1ull << (8 * i)) - 1)) != 0;
+            return p + i;
+        }
+        *comma |= cmm != 0;
+    }
+#else
+    for (;; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch < 0x20 || ch == 0x7f)
+            return p;
+        *comma |= ch == ',';
+    }
+#endif
+}
+
+/* Quote state of a header value, advanced lazily: only a control byte
+ * needs it, and resuming where the last question stopped keeps many
+ * control bytes in one value linear. */
+struct qstate {
+    const char *at;
+    bool quoted;
+};
+
+/* Whether the control byte at `q` is a quoted-pair inside a quoted string
+ * (RFC 3261 §25.1 quoted-pair = "\" %x00-09 / %x0B-0C / %x0E-7F: the one
+ * place where a control byte is legal in a header; RFC 4475 intmeth). */
+static bool escaped_in_quotes(struct qstate *st, const char *q)
+{
+    const char *p = st->at;
+    bool quoted = st->quoted;
+    while (p < q) {
+        if (quoted) {
+            if (*p == '\\') {
+                if (p + 1 == q) {
+                    st->at = q + 1;
+                    st->quoted = true;
+                    return true;
+                }
+                p += 2;
+                continue;
+            }
+            if (*p == '"')
+                quoted = false;
+        } else if (*p == '"') {
+            quoted = true;
+        }
+        p++;
+    }
+    return false;
+}
+
+struct vline {
+    const char *lf;   /* the line feed ending the logical line, or hl_end */
+    const char *next; /* first byte of the next line */
+    unsigned comma;   /* nonzero: the value holds a ',' */
+};
+
+/*
+ * The value of one header field, from `p` (after the colon) to the end of
+ * its logical line; a line break followed by SP or HT is a fold and the
+ * line goes on (§7.3.1). Each byte is checked on the way, by the same
+ * vector loop that looks for the line end: CR only as part of CRLF, and no
+ * control byte (0x00-0x08, 0x0A-0x1F, 0x7F) but inside a quoted-pair. HT
+ * and UTF-8 are text. `hl_end` is where the empty line starts, or the end
+ * of the message when there is none.
+ */
+static int scan_value(struct pctx *c, const char *p, const char *hl_end, struct vline *vl)
+{
+    struct qstate qs = {p, false};
+    unsigned comma = 0;
+    const char *lf;
+    for (;;) {
+        const char *q = find_stop(p, &comma);
+        if (q >= hl_end) {
+            /* the last line of a message with no empty line */
+            vl->lf = vl->next = hl_end;
+            break;
+        }
+        if (*q == '\n') {
+            lf = q;
+        } else if (*q == '\r') {
+            if (q[1] != '\n')
+                return hard_err(c, SIPSESS_EHEADER, q); /* bare CR */
+            lf = q + 1;
+        } else {
+            if (*q != '\t' && !escaped_in_quotes(&qs, q))
+                return hard_err(c, SIPSESS_EHEADER, q);
+            p = q + 1;
+            continue;
+        }
+        if (lf + 1 < hl_end && is_ws(lf[1])) {
+            p = lf + 1;
+            continue;
+        }
+        vl->lf = lf;
+        vl->next = lf + 1;
+        break;
+    }
+    vl->comma = comma;
     return 0;
 }
 
-static int add_value(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const char *vb,
-                     const char *ve)
+static inline int add_value(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const char *vb,
+                            const char *ve)
 {
     struct sipsess_msg *m = c->m;
-    while (vb < ve && (is_ws(*vb) || *vb == '\r' || *vb == '\n'))
+    while (vb < ve && is_lws(*vb))
         vb++;
-    while (ve > vb && (is_ws(ve[-1]) || ve[-1] == '\r' || ve[-1] == '\n'))
+    while (ve > vb && is_lws(ve[-1]))
         ve--;
     if (m->nhdr >= c->o->max_headers)
         return hard_err(c, SIPSESS_ETOOMANYHDRS, name.p);
     if (id == SIPSESS_HDR_VIA && ++c->nvia > c->o->max_via)
         return hard_err(c, SIPSESS_ETOOMANYVIA, name.p);
-    if (m->nhdr == m->cap) {
-        int e = grow_table(c);
-        if (e)
-            return hard_err(c, e, name.p);
-    }
+    /* The table was sized from the header section (see the file comment);
+     * this is a guard, never expected to fire. */
+    if (m->nhdr == m->cap)
+        return hard_err(c, SIPSESS_ETOOMANYHDRS, name.p);
     uint32_t idx = m->nhdr++;
     struct sipsess_hdr *h = &m->hdr[idx];
     h->id = (uint8_t)id;
@@ -240,9 +383,11 @@ static int add_value(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const 
     h->name = name;
     h->value = sipsess__str(vb, (size_t)(ve - vb));
 
+    h->tid = (uint8_t)id;
     int e = sipsess__hdr_parse_value(h, c->o);
     if (e) {
         h->flags |= SIPSESS__HF_BAD;
+        h->tid = SIPSESS__TID_BAD;
         if (e == SIPSESS_EURITOOLONG)
             return hard_err(c, e, vb);
         if ((e = soft_err(c, e, vb)))
@@ -267,21 +412,49 @@ static int add_value(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const 
     return 0;
 }
 
-/* Split a list value at top-level commas (outside quotes, <> and
- * comments). An empty element is a syntax error unless the whole value is
- * empty (Allow:, Supported: and Accept: may be empty). */
+/* The next byte in [p, end) the list splitter must look at: '"', '<', '>',
+ * ',' or '\\'; `end` when there is none. A list like Allow has a comma
+ * every few bytes, so the vector loop mostly runs once per element. It may
+ * load past `end`, inside the copy or its PAD (end is at most the end of
+ * the copy). */
+static inline const char *next_split(const char *p, const char *end)
+{
+#if defined(USE_SSE2)
+    const __m128i dq = _mm_set1_epi8('"'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
+                  cm = _mm_set1_epi8(','), bs = _mm_set1_epi8('\\');
+    for (; p < end; p += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, lt)),
+                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, gt), _mm_cmpeq_epi8(x, cm)),
+                                              _mm_cmpeq_epi8(x, bs)));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits) {
+            p += __builtin_ctz(bits);
+            return p < end ? p : end;
+        }
+    }
+    return end;
+#else
+    while (p < end && !SIPSESS__IS(*p, SIPSESS__C_SPLIT) && *p != '\\')
+        p++;
+    return p;
+#endif
+}
+
+/* Split a list value at top-level commas: outside quoted strings and <...>.
+ * Comments are not tracked: no list header the library splits has a
+ * comment in its RFC 3261 grammar (RFC 2543 allowed one in Via), so a
+ * comma inside parentheses splits the value and the pieces fail their
+ * typed parse. An empty element is a syntax error unless the whole value
+ * is empty (Allow:, Supported: and Accept: may be empty). */
 static int add_list(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const char *vb,
                     const char *ve)
 {
-    /* Most list values hold one element: only a comma makes splitting
-     * necessary, and memchr finds out much faster than the scan below. */
-    if (!memchr(vb, ',', (size_t)(ve - vb)))
-        return add_value(c, id, name, vb, ve);
     const char *s = vb, *p = vb;
     bool quoted = false;
     int angle = 0;
     bool any = false;
-    for (; p < ve; p++) {
+    for (; (p = next_split(p, ve)) < ve; p++) {
         char ch = *p;
         if (quoted) {
             if (ch == '\\' && p + 1 < ve)
@@ -298,7 +471,7 @@ static int add_list(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const c
             angle--;
         else if (ch == ',' && !angle) {
             const char *a = s;
-            while (a < p && (is_ws(*a) || *a == '\r' || *a == '\n'))
+            while (a < p && is_lws(*a))
                 a++;
             if (a == p) {
                 int e = soft_err(c, SIPSESS_EHEADER, p);
@@ -314,88 +487,140 @@ static int add_list(struct pctx *c, sipsess_hdr_id id, sipsess_str name, const c
         }
     }
     const char *a = s;
-    while (a < ve && (is_ws(*a) || *a == '\r' || *a == '\n'))
+    while (a < ve && is_lws(*a))
         a++;
     if (a == ve && any)
         return soft_err(c, SIPSESS_EHEADER, ve);
     return add_value(c, id, name, s, ve);
 }
 
-/* Parse header lines in [p, hend). Returns 0 or an error. */
-static int parse_headers(struct pctx *c, const char *p, const char *hend)
+/* Parse the header lines in [p, hl_end). Returns 0 or an error. */
+static int parse_headers(struct pctx *c, const char *p, const char *hl_end)
 {
-    while (p < hend) {
-        if (*p == '\r' || *p == '\n')
-            break; /* the empty line */
+    while (p < hl_end) {
         if (is_ws(*p))
             return hard_err(c, SIPSESS_EHEADER, p); /* fold with no header */
+        if (*p == '\r' && p + 1 == hl_end)
+            break; /* a datagram cut inside its empty line: no body */
         const char *ns = p;
-        while (p < hend && SIPSESS__IS(*p, SIPSESS__C_TOKEN))
-            p++;
-        sipsess_str name = sipsess__str(ns, (size_t)(p - ns));
-        while (p < hend && is_ws(*p))
-            p++;
-        if (!name.len || p >= hend || *p != ':')
-            return hard_err(c, SIPSESS_EHEADER, p);
-        p++;
-        /* Logical line end: an LF not followed by SP/HT (§7.3.1 folding). */
-        const char *lf = p;
-        for (;;) {
-            lf = memchr(lf, '\n', (size_t)(hend - lf));
-            if (!lf) {
-                lf = hend;
+        /* No bounds test: a line ends with LF or, at the end of the
+         * message, with the zero byte after the copy; neither is a token
+         * byte or white space. Unrolled: names are 4 to 20 bytes. */
+        for (;; p += 4) {
+            if (!SIPSESS__IS(p[0], SIPSESS__C_TOKEN))
+                break;
+            if (!SIPSESS__IS(p[1], SIPSESS__C_TOKEN)) {
+                p += 1;
                 break;
             }
-            if (lf + 1 < hend && is_ws(lf[1])) {
-                lf++;
-                continue;
+            if (!SIPSESS__IS(p[2], SIPSESS__C_TOKEN)) {
+                p += 2;
+                break;
             }
-            break;
+            if (!SIPSESS__IS(p[3], SIPSESS__C_TOKEN)) {
+                p += 3;
+                break;
+            }
         }
-        /* The line's CR is no more part of the field than its LF. */
-        const char *le = lf > ns && lf[-1] == '\r' ? lf - 1 : lf;
-        if ((size_t)(le - ns) > c->o->max_header_len)
-            return hard_err(c, SIPSESS_EHDRTOOLONG, ns);
-        const char *ve = lf;
-        sipsess_hdr_id id = sipsess__hdr_lookup(name.p, name.len);
-        int e = sipsess__hdr_is_list(id) ? add_list(c, id, name, p, ve)
-                                         : add_value(c, id, name, p, ve);
+        sipsess_str name = sipsess__str(ns, (size_t)(p - ns));
+        while (is_ws(*p))
+            p++;
+        if (!name.len || p >= hl_end || *p != ':')
+            return hard_err(c, SIPSESS_EHEADER, p);
+        p++;
+        struct vline vl;
+        int e = scan_value(c, p, hl_end, &vl);
         if (e)
             return e;
-        p = lf < hend ? lf + 1 : hend;
+        /* The line's CR is no more part of the field than its LF. */
+        const char *le = vl.lf > ns && vl.lf < hl_end && vl.lf[-1] == '\r' ? vl.lf - 1 : vl.lf;
+        if ((size_t)(le - ns) > c->o->max_header_len)
+            return hard_err(c, SIPSESS_EHDRTOOLONG, ns);
+        sipsess_hdr_id id = sipsess__hdr_lookup(name.p, name.len);
+        e = vl.comma && sipsess__hdr_is_list(id) ? add_list(c, id, name, p, vl.lf)
+                                                 : add_value(c, id, name, p, vl.lf);
+        if (e)
+            return e;
+        p = vl.next;
     }
     return 0;
 }
 
 /* ---------------------------------------------------------------- */
 
-/* `*nvalues` bounds the header values of the section: each one starts a
- * line or follows a comma. */
-static const char *find_header_end(const char *d, const char *end, size_t *nvalues,
-                                   const char **body)
+/* A line feed at `lf` ends the header section when the empty line follows
+ * it; *body then gets the first body byte. */
+static inline bool empty_line_after(const char *lf, const char *end, const char **body)
+{
+    const char *q = lf + 1;
+    if (q < end && *q == '\n') {
+        *body = q + 1;
+        return true;
+    }
+    if (q + 1 < end && q[0] == '\r' && q[1] == '\n') {
+        *body = q + 2;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * The header section of the caller's bytes [d, end): returns the number of
+ * line feeds and commas in it, which bounds its header values, and sets
+ * *body past the empty line (NULL when there is none: then every byte is
+ * header section). Reads only [d, end): the caller's buffer has no pad.
+ */
+static size_t scan_section(const char *d, const char *end, const char **body)
 {
     size_t n = 0;
     const char *p = d;
     *body = NULL;
-    while (p < end) {
-        const char *lf = memchr(p, '\n', (size_t)(end - p));
-        if (!lf)
-            break;
-        for (const char *q = p; (q = memchr(q, ',', (size_t)(lf - q))) != NULL; q++)
-            n++;
-        n++;
-        p = lf + 1;
-        if (p < end && *p == '\n') {
-            *body = p + 1;
-            break;
+#if defined(USE_SSE2)
+    const __m128i nl = _mm_set1_epi8('\n'), cm = _mm_set1_epi8(','), zero = _mm_setzero_si128();
+    __m128i acc = zero;
+    unsigned rounds = 0;
+    for (; end - p >= 16; p += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i lf = _mm_cmpeq_epi8(x, nl), hit = _mm_or_si128(lf, _mm_cmpeq_epi8(x, cm));
+        unsigned lm = (unsigned)_mm_movemask_epi8(lf);
+        for (unsigned b = lm; b; b &= b - 1) {
+            unsigned i = (unsigned)__builtin_ctz(b);
+            if (empty_line_after(p + i, end, body)) {
+                /* Count this block only up to the line feed. */
+                unsigned keep = (unsigned)_mm_movemask_epi8(hit) & ((2u << i) - 1);
+                for (; keep; keep &= keep - 1)
+                    n++;
+                goto sum;
+            }
         }
-        if (p + 1 < end && p[0] == '\r' && p[1] == '\n') {
-            *body = p + 2;
-            break;
+        /* Each lane counts its hits (a compare gives -1); no lane can pass
+         * 255 before it is emptied. */
+        acc = _mm_sub_epi8(acc, hit);
+        if (++rounds == 255) {
+            uint64_t s[2];
+            _mm_storeu_si128((__m128i *)(void *)s, _mm_sad_epu8(acc, zero));
+            n += s[0] + s[1];
+            acc = zero;
+            rounds = 0;
         }
     }
-    *nvalues = n;
-    return p;
+#endif
+    for (; p < end; p++) {
+        if (*p == ',') {
+            n++;
+        } else if (*p == '\n') {
+            n++;
+            if (empty_line_after(p, end, body))
+                break;
+        }
+    }
+#if defined(USE_SSE2)
+sum:;
+    uint64_t s[2];
+    _mm_storeu_si128((__m128i *)(void *)s, _mm_sad_epu8(acc, zero));
+    n += s[0] + s[1];
+#endif
+    return n;
 }
 
 int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *opts,
@@ -420,20 +645,19 @@ int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *o
             *err_off = len;
         return SIPSESS_ETRUNCATED;
     }
-    size_t nvalues;
     const char *body;
-    find_header_end(d, dend, &nvalues, &body);
+    size_t nvalues = scan_section(d, dend, &body);
 
     uint32_t cap = (uint32_t)(nvalues < o.max_headers ? nvalues + 2 : o.max_headers + 1);
     size_t mlen = (size_t)(dend - d);
     size_t hsz = sizeof(struct sipsess_msg) + (size_t)cap * sizeof(struct sipsess_hdr);
-    char *blk = sipsess__malloc(hsz + mlen + 1);
+    char *blk = sipsess__malloc(hsz + mlen + PAD);
     if (!blk)
         return SIPSESS_ENOMEM;
     struct sipsess_msg *m = (struct sipsess_msg *)blk;
     char *buf = blk + hsz;
     memcpy(buf, d, mlen);
-    buf[mlen] = '\0';
+    memset(buf + mlen, 0, PAD);
     memset(m, 0, offsetof(struct sipsess_msg, first));
     memset(m->first, 0xff, sizeof m->first);
     m->refs = 1;
@@ -443,9 +667,13 @@ int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *o
     m->cap = cap;
 
     size_t base_off = (size_t)(d - (const char *)data);
-    struct pctx c = {m, &o, (o.flags & SIPSESS_PARSE_LENIENT) != 0, 0, err_off, m->hdr};
+    struct pctx c = {m, &o, (o.flags & SIPSESS_PARSE_LENIENT) != 0, 0, err_off};
     const char *bend = buf + mlen;
+    /* hend: first body byte; hl_end: first byte of the empty line. */
     const char *hend = body ? buf + (body - d) : bend;
+    /* The empty line is LF or CRLF: the byte before it is the previous
+     * line's LF, never a CR. */
+    const char *hl_end = !body ? bend : hend[-2] == '\r' ? hend - 2 : hend - 1;
     int e;
 
     const char *eol = memchr(buf, '\n', (size_t)(hend - buf));
@@ -456,7 +684,7 @@ int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *o
     const char *sl_end = (eol > buf && eol[-1] == '\r') ? eol - 1 : eol;
     if ((e = parse_start(&c, buf, sl_end)))
         goto fail;
-    if ((e = parse_headers(&c, eol + 1, hend)))
+    if ((e = parse_headers(&c, eol + 1, hl_end)))
         goto fail;
 
     /* Mandatory headers (§8.1.1; Max-Forwards is left out so RFC 2543
@@ -508,8 +736,6 @@ int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *o
 fail:
     if (err_off && e != SIPSESS_ENOMEM)
         *err_off += base_off;
-    if (m->hdr != c.inline_hdr)
-        sipsess__free(m->hdr);
     sipsess__free(m);
     return e;
 }
@@ -531,9 +757,7 @@ SIPSESS_API void sipsess_msg_free(sipsess_msg *msg)
 {
     if (!msg || --msg->refs > 0)
         return;
-    if ((char *)msg->hdr != (char *)msg + sizeof(struct sipsess_msg))
-        sipsess__free(msg->hdr);
-    sipsess__free(msg);
+    sipsess__free(msg); /* the header table and the bytes are in the block */
 }
 
 /* ---------------------------------------------------------------- */
@@ -573,6 +797,11 @@ SIPSESS_API const sipsess_uri *sipsess_msg_ruri(const sipsess_msg *msg)
 SIPSESS_API unsigned sipsess_msg_status(const sipsess_msg *msg)
 {
     return msg ? msg->status : 0;
+}
+
+SIPSESS_API sipsess_str sipsess_msg_version(const sipsess_msg *msg)
+{
+    return msg ? msg->version : g_none;
 }
 
 SIPSESS_API sipsess_str sipsess_msg_reason(const sipsess_msg *msg)

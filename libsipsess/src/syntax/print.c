@@ -239,14 +239,23 @@ SIPSESS_API int sipsess_msg_print(const sipsess_msg *msg, char *buf, size_t cap,
     if (!msg || !out_len || (!buf && cap))
         return SIPSESS_EINVAL;
     struct sink s = {buf, cap, 0};
+    /* Normal form spells 2.0 the RFC's way; another version (a lenient
+     * parse let it through, RFC 4475 badvers) stays what it was, or the
+     * printed message would claim a version its sender never used. */
+    sipsess_str version = sipsess__str("SIP/2.0", 7);
+    if (msg->version.p && !sipsess__str_ieq(msg->version, "SIP/2.0"))
+        version = msg->version;
 
     if (msg->is_request) {
         put_str(&s, msg->method_name);
         PUT_LIT(&s, " ");
         put_str(&s, msg->ruri.text);
-        PUT_LIT(&s, " SIP/2.0\r\n");
+        PUT_LIT(&s, " ");
+        put_str(&s, version);
+        PUT_LIT(&s, "\r\n");
     } else {
-        PUT_LIT(&s, "SIP/2.0 ");
+        put_str(&s, version);
+        PUT_LIT(&s, " ");
         put_uint(&s, msg->status);
         PUT_LIT(&s, " ");
         put_str(&s, msg->reason);

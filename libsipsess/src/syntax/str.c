@@ -31,9 +31,12 @@ static inline bool is_ws(char c)
 bool sipsess__param_find(sipsess_str params, char sep, const char *name,
                          sipsess_str *value)
 {
-    const char *p = params.p, *end = params.p + params.len;
-    if (!p || !name)
+    /* An absent list is {NULL,0}: no pointer arithmetic before the test,
+     * since NULL + 0 is undefined in C. */
+    if (!params.p || !name)
         return false;
+    const char *p = params.p, *end = params.p + params.len;
+    size_t nlen = strlen(name);
     while (p < end) {
         while (p < end && (is_ws(*p) || *p == sep))
             p++;
@@ -66,7 +69,8 @@ bool sipsess__param_find(sipsess_str params, char sep, const char *name,
                 pval = sipsess__str(vs, (size_t)(p - vs));
             }
         }
-        if (pname.len && sipsess__str_ieq(pname, name)) {
+        /* Lengths first: most names differ in length from the one asked. */
+        if (pname.len == nlen && nlen && sipsess__str_ieq(pname, name)) {
             if (value)
                 *value = pval;
             return true;

@@ -12,6 +12,21 @@
 #include "sipsess/msg.h"
 #include "../runtime/mem.h"
 
+/* Vector scans: SSE2 is part of every x86-64; SIPSESS__NO_SIMD builds the
+ * portable loops instead (msg.c has a word-at-a-time one and a byte one),
+ * so they stay tested. */
+#if defined(__SSE2__) && !defined(SIPSESS__NO_SIMD)
+#include <emmintrin.h>
+#define SIPSESS__SSE2 1
+#endif
+
+/* A branch hint for the few tests whose rare side costs a call. */
+#if defined(__GNUC__)
+#define SIPSESS__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define SIPSESS__UNLIKELY(x) (x)
+#endif
+
 /* ---- character classes (RFC 3261 §25.1) ---- */
 enum {
     SIPSESS__C_TOKEN = 1 << 0,   /* token chars: alphanum -.!%*_+`'~ */
@@ -26,8 +41,15 @@ enum {
     SIPSESS__C_PASSWD = 1 << 9,  /* unreserved + &=+$, */
     SIPSESS__C_WORD = 1 << 10,   /* word chars (Call-ID): token + ()<>:\"/[]?{} */
     SIPSESS__C_HOST = 1 << 11,   /* hostname chars alnum - . */
+    SIPSESS__C_GENVAL = 1 << 12, /* unquoted gen-value: token + host's :[] */
+    SIPSESS__C_AUTHV = 1 << 13,  /* unquoted auth-param value: token + /= */
+    SIPSESS__C_LWS = 1 << 14,    /* SP HTAB CR LF (CR/LF only occur in folds) */
+    SIPSESS__C_SPLIT = 1 << 15,  /* what the list splitter stops at: " < > , */
+    SIPSESS__C_ALPHA = 1 << 16,
+    SIPSESS__C_SCHEME = 1 << 17, /* URI scheme chars after the first: alnum + - . */
+    SIPSESS__C_NAMECH = 1 << 18, /* host chars that make a host a name: letter - */
 };
-extern const uint16_t sipsess__cclass[256];
+extern const uint32_t sipsess__cclass[256];
 #define SIPSESS__IS(c, cls) ((sipsess__cclass[(unsigned char)(c)] & (cls)) != 0)
 
 static inline int sipsess__lower(int c)
@@ -76,18 +98,31 @@ struct sipsess_uri {
 
 /**
  * Parse `len` bytes at `p` as a URI into `u` without allocating; the views
- * point into `p`. `in_brackets`: the URI came from inside <...> (a bare
- * addr-spec outside brackets cannot hold ';' params that belong to the
- * header, the caller cuts those off first). Returns 0 or SIPSESS_EURI /
- * SIPSESS_EURITOOLONG (len > max_len).
+ * point into `p`. The bytes must be exactly the URI: a caller holding a
+ * name-addr cuts off the <...> brackets, and for a bare addr-spec the
+ * header parameters after the first ';', before calling. Returns 0,
+ * SIPSESS_EINVAL when `u` is NULL, SIPSESS_EURITOOLONG when len > max_len,
+ * or SIPSESS_EURI. Even on failure (but EINVAL) u->text holds the input so
+ * a lenient parser can still show it; every other view is then absent.
  */
 int sipsess__uri_parse_into(struct sipsess_uri *u, const char *p, size_t len,
                             size_t max_len);
+
+/**
+ * The same for a URI inside a parsed message's copy, where the byte at
+ * p[len] is readable and ends the URI: '>' of a name-addr, the SP after a
+ * Request-URI, or the ';', LWS, ',' or zero byte after a bare addr-spec.
+ * None of those is a URI character the scanners take runs of, so they run
+ * without bounds tests. Never for a caller's buffer.
+ */
+int sipsess__uri_parse_delim(struct sipsess_uri *u, const char *p, size_t len,
+                             size_t max_len);
 
 /* ---- headers ---- */
 enum {
     SIPSESS__HF_BAD = 1 << 0,    /* typed parse failed (lenient mode) */
 };
+#define SIPSESS__TID_BAD 0xff
 
 /** Typed parse of h->value for h->id (hdr.c). */
 int sipsess__hdr_parse_value(struct sipsess_hdr *h, const sipsess_parse_opts *o);
@@ -132,6 +167,38 @@ struct sipsess__twostr {     /* Retry-After comment, Timestamp value/delay */
     sipsess_str a, b;
 };
 
+/* Digest parameters (RFC 3261 §25.1, RFC 2617) an auth header carries,
+ * recorded while the header is parsed so sipsess_auth_param answers for
+ * them without walking the list again. */
+enum {
+    SIPSESS__AP_REALM,
+    SIPSESS__AP_NONCE,
+    SIPSESS__AP_USERNAME,
+    SIPSESS__AP_URI,
+    SIPSESS__AP_RESPONSE,
+    SIPSESS__AP_ALGORITHM,
+    SIPSESS__AP_QOP,
+    SIPSESS__AP_OPAQUE,
+    SIPSESS__AP_NC,
+    SIPSESS__AP_CNONCE,
+    SIPSESS__AP_DOMAIN,
+    SIPSESS__AP_STALE,
+    SIPSESS__AP_NEXTNONCE,
+    SIPSESS__AP_RSPAUTH,
+    SIPSESS__AP__COUNT
+};
+#define SIPSESS__AP_ABSENT UINT32_MAX
+
+/* Offsets from the header's `params` view rather than full views: 14
+ * views would make every header 100 bytes larger, for the sake of one. A
+ * value is at most a header line long, and max_msg_size is 32-bit. */
+struct sipsess__auth {
+    struct {
+        uint32_t off;       /* SIPSESS__AP_ABSENT: no such parameter */
+        uint32_t len;       /* without the quotes of a quoted value */
+    } p[SIPSESS__AP__COUNT];
+};
+
 /** One header value. `params` is the raw parameter list (text after the
  *  first top-level ';', or for auth headers the text after the scheme) used
  *  for generic lookups. */
@@ -140,6 +207,9 @@ struct sipsess_hdr {
     uint8_t flags;          /* SIPSESS__HF_* */
     int16_t next;           /* index of next value with the same id, -1 none
                                (for SIPSESS_HDR_OTHER: same name) */
+    uint8_t tid;            /* id when the typed parse succeeded, else
+                               SIPSESS__TID_BAD: each typed accessor then
+                               asks one question instead of two */
     sipsess_str name;
     sipsess_str value;
     sipsess_str params;
@@ -152,6 +222,7 @@ struct sipsess_hdr {
         struct sipsess__rack rack;
         struct sipsess__mtype mt;
         struct sipsess__twostr two;
+        struct sipsess__auth auth;
     } u;
 };
 
@@ -165,6 +236,7 @@ struct sipsess_msg {
     uint8_t method;
     uint16_t status;
     sipsess_str method_name;
+    sipsess_str version;    /* SIP-Version as written ("SIP/2.0", "SIP/7.0") */
     sipsess_str reason;
     sipsess_str body;
     struct sipsess_uri ruri;
@@ -176,10 +248,25 @@ struct sipsess_msg {
 
 /* Header name table lookups shared with the printer. */
 sipsess_hdr_id sipsess__hdr_lookup(const char *name, size_t len);
+
+/* Per-id properties, one byte each so the parser's per-value checks are a
+ * load and a test (names.c). */
+enum {
+    SIPSESS__HP_LIST = 1 << 0,   /* values are split at top-level commas */
+    SIPSESS__HP_SINGLE = 1 << 1, /* a second occurrence is an error (§7.3.1) */
+};
+extern const uint8_t sipsess__hdr_props[SIPSESS_HDR__COUNT];
+
 /** Whether values of this header are split at top-level commas. */
-bool sipsess__hdr_is_list(sipsess_hdr_id id);
+static inline bool sipsess__hdr_is_list(sipsess_hdr_id id)
+{
+    return (unsigned)id < SIPSESS_HDR__COUNT && (sipsess__hdr_props[id] & SIPSESS__HP_LIST);
+}
 /** Whether a second occurrence of this header is an error (RFC 3261 §7.3.1). */
-bool sipsess__hdr_is_single(sipsess_hdr_id id);
+static inline bool sipsess__hdr_is_single(sipsess_hdr_id id)
+{
+    return (unsigned)id < SIPSESS_HDR__COUNT && (sipsess__hdr_props[id] & SIPSESS__HP_SINGLE);
+}
 
 /** Parse a message whose bytes are copied into a fresh allocation. `stream`:
  *  a Content-Length is mandatory and the body must be complete (framer). */

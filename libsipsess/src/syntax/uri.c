@@ -8,6 +8,14 @@
  */
 #include "syntax.h"
 
+/* The `delim` functions below must be inlined into each entry point for
+ * the constant to take effect. */
+#if defined(__GNUC__)
+#define SPECIALIZE inline __attribute__((always_inline))
+#else
+#define SPECIALIZE inline
+#endif
+
 /* sipsess_uri_parse's limit: the public contract promises 8 KiB. */
 #define URI_MAX_OWNED 8192u
 
@@ -22,49 +30,86 @@ static inline unsigned hexval(char c)
     return v <= '9' ? v - '0' : (v | 0x20) - 'a' + 10;
 }
 
+/*
+ * `delim`: the caller guarantees that the byte at `end` is readable and
+ * belongs to none of the classes scanned here (a URI of a parsed message
+ * ends before '>', SP, ';', LWS, ',' or the zero byte after the message's
+ * copy; see sipsess__uri_parse_delim). The class loops then need no bounds
+ * test. Every function taking `delim` is inlined into one of the two entry
+ * points, which pass a constant, so each gets its own loops.
+ */
+
 /* Advance over characters of `cls` and %HH escapes. A '%' without two hex
  * digits makes the whole URI invalid, so it is reported (NULL) rather than
  * treated as the end of the component. */
-static inline const char *scan(const char *p, const char *end, unsigned cls)
+static SPECIALIZE const char *scan(const char *p, const char *end, uint32_t cls, bool delim)
 {
-    while (p < end) {
-        unsigned char c = (unsigned char)*p;
-        if (sipsess__cclass[c] & cls) {
-            p++;
-        } else if (c == '%') {
-            if (end - p < 3 || !IS_HEX(p[1]) || !IS_HEX(p[2]))
-                return NULL;
-            p += 3;
+    for (;;) {
+        if (delim) {
+            while (sipsess__cclass[(unsigned char)*p] & cls)
+                p++;
         } else {
-            break;
+            while (p < end && (sipsess__cclass[(unsigned char)*p] & cls))
+                p++;
         }
+        if (p >= end || *p != '%')
+            return p;
+        if (end - p < 3 || !IS_HEX(p[1]) || !IS_HEX(p[2]))
+            return NULL;
+        p += 3;
     }
-    return p;
 }
 
 /* Dotted quad with each part 0..255; used for hosts and for the IPv4 tail
- * of an IPv6 reference. `out` may be NULL. */
+ * of an IPv6 reference. `out` may be NULL. Leading zeros are accepted, but
+ * never more than three digits in a part. */
 static bool ipv4_parse(const char *p, size_t len, uint8_t *out)
 {
-    size_t i = 0;
+    const char *end = p + len;
     int parts = 0;
     for (;;) {
-        size_t ds = i;
-        unsigned v = 0;
-        while (i < len && i - ds < 4 && IS_DIGIT(p[i]))
-            v = v * 10 + (unsigned)(p[i++] - '0');
-        if (i == ds || i - ds > 3 || v > 255)
+        unsigned v = 0, nd = 0;
+        while (p < end && nd < 4 && (unsigned)(*p - '0') < 10) {
+            v = v * 10 + (unsigned)(*p++ - '0');
+            nd++;
+        }
+        if (nd == 0 || nd > 3 || v > 255)
             return false;
         if (out)
             out[parts] = (uint8_t)v;
         parts++;
-        if (i == len)
+        if (p == end)
             break;
-        if (parts == 4 || p[i] != '.')
+        if (parts == 4 || *p != '.')
             return false;
-        i++;
+        p++;
     }
     return parts == 4;
+}
+
+/* The kind of a host the hostname scan accepted (alphanumeric labels and
+ * dots, no empty label but maybe a last one): 1 when it is made of digits
+ * and dots and is an IPv4 address, 0 when it is made of digits and dots
+ * but no address (a name's last label cannot be all digits), -1 when a
+ * letter makes it a name. One pass; the same answer as ipv4_parse gives
+ * for digits and dots. */
+static int host_ipv4(const char *p, const char *end)
+{
+    unsigned dots = 0, v = 0, nd = 0;
+    bool ok = end - p >= 7 && end - p <= 15;
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(unsigned char)*p - '0';
+        if (d < 10) {
+            v = v * 10 + d;
+            nd++;
+        } else if (*p == '.') {
+            ok = ok && nd && nd <= 3 && v <= 255 && ++dots <= 3;
+            v = nd = 0;
+        } else {
+            return -1;
+        }
+    }
+    return ok && dots == 3 && nd && nd <= 3 && v <= 255;
 }
 
 /* IPv6 text (without brackets) to 16 bytes. Parsing into bytes serves both
@@ -141,48 +186,63 @@ static bool ipv6_parse(const char *p, size_t len, uint8_t *out)
  * with a digit), so it has to be a valid IPv4 address. The label checks
  * look back only at the rare '.' and '-', keeping the common path to one
  * table lookup per byte. */
-static const char *parse_hostname(struct sipsess_uri *u, const char *p, const char *end)
+static SPECIALIZE const char *parse_hostname(struct sipsess_uri *u, const char *p, const char *end,
+                                             bool delim)
 {
     const char *s = p;
-    unsigned letters = 0;
+    bool dash = false;
 
-    while (p < end) {
-        unsigned char c = (unsigned char)*p;
-        uint16_t k = sipsess__cclass[c];
-        if (!(k & SIPSESS__C_HOST))
-            break;
-        if (k & SIPSESS__C_ALNUM) {
-            letters |= !(k & SIPSESS__C_DIGIT);
-        } else if (c == '.') {
+    for (;;) {
+        /* the alphanumeric run of a label, the bulk of every host */
+        if (delim) {
+            while (SIPSESS__IS(*p, SIPSESS__C_ALNUM))
+                p++;
+        } else {
+            while (p < end && SIPSESS__IS(*p, SIPSESS__C_ALNUM))
+                p++;
+            if (p >= end)
+                break;
+        }
+        if (*p == '.') {
             if (p == s || p[-1] == '.' || p[-1] == '-')
                 return NULL;
-        } else {
+        } else if (*p == '-') {
             if (p == s || p[-1] == '.')
                 return NULL;
-            letters = 1;
+            dash = true;
+        } else {
+            break;
         }
         p++;
     }
     if (p == s || p[-1] == '-')
         return NULL;
-    if (!letters && !ipv4_parse(s, (size_t)(p - s), NULL))
-        return NULL;
+    /* A letter or '-' anywhere makes a name; a host of digits and dots
+     * only must be an IPv4 address. Names start with a letter far more
+     * often than not, which settles it without another look. */
+    bool name = dash || !IS_DIGIT(*s);
+    if (!name) {
+        int v4 = host_ipv4(s, p);
+        if (v4 == 0)
+            return NULL;
+        name = v4 < 0;
+    }
     u->host = sipsess__str(s, (size_t)(p - s));
-    u->host_type = letters ? SIPSESS_HOST_NAME : SIPSESS_HOST_IPV4;
+    u->host_type = name ? SIPSESS_HOST_NAME : SIPSESS_HOST_IPV4;
     return p;
 }
 
 /* `;pname[=pvalue]...` after the first ';'. An empty value after '=' is
  * tolerated (seen in the wild); an empty name is not. */
-static const char *parse_params(const char *p, const char *end)
+static SPECIALIZE const char *parse_params(const char *p, const char *end, bool delim)
 {
     for (;;) {
         const char *n = p;
-        p = scan(p, end, SIPSESS__C_PARAM);
+        p = scan(p, end, SIPSESS__C_PARAM, delim);
         if (!p || p == n)
             return NULL;
         if (p < end && *p == '=') {
-            p = scan(p + 1, end, SIPSESS__C_PARAM);
+            p = scan(p + 1, end, SIPSESS__C_PARAM, delim);
             if (!p)
                 return NULL;
         }
@@ -193,14 +253,14 @@ static const char *parse_params(const char *p, const char *end)
 }
 
 /* `hname=hvalue&...` after the '?'. */
-static const char *parse_headers(const char *p, const char *end)
+static SPECIALIZE const char *parse_headers(const char *p, const char *end, bool delim)
 {
     for (;;) {
         const char *n = p;
-        p = scan(p, end, SIPSESS__C_HNV);
+        p = scan(p, end, SIPSESS__C_HNV, delim);
         if (!p || p == n || p == end || *p != '=')
             return NULL;
-        p = scan(p + 1, end, SIPSESS__C_HNV);
+        p = scan(p + 1, end, SIPSESS__C_HNV, delim);
         if (!p)
             return NULL;
         if (p == end || *p != '&')
@@ -211,18 +271,19 @@ static const char *parse_headers(const char *p, const char *end)
 
 /* Shared tail of sip/sips/tel: params, then (sip only) headers, then the end
  * of the input. */
-static int parse_tail(struct sipsess_uri *u, const char *p, const char *end, bool headers)
+static SPECIALIZE int parse_tail(struct sipsess_uri *u, const char *p, const char *end, bool headers,
+                             bool delim)
 {
     if (p < end && *p == ';') {
         const char *s = p + 1;
-        p = parse_params(s, end);
+        p = parse_params(s, end, delim);
         if (!p)
             return SIPSESS_EURI;
         u->params = sipsess__str(s, (size_t)(p - s));
     }
     if (headers && p < end && *p == '?') {
         const char *s = p + 1;
-        p = parse_headers(s, end);
+        p = parse_headers(s, end, delim);
         if (!p)
             return SIPSESS_EURI;
         u->headers = sipsess__str(s, (size_t)(p - s));
@@ -230,7 +291,7 @@ static int parse_tail(struct sipsess_uri *u, const char *p, const char *end, boo
     return p == end ? 0 : SIPSESS_EURI;
 }
 
-static int parse_sip(struct sipsess_uri *u, const char *s, const char *end)
+static SPECIALIZE int parse_sip(struct sipsess_uri *u, const char *s, const char *end, bool delim)
 {
     const char *p = s;
     /* '@' is allowed unescaped nowhere but as the end of userinfo, while the
@@ -239,7 +300,8 @@ static int parse_sip(struct sipsess_uri *u, const char *s, const char *end)
     const char *at = memchr(s, '@', (size_t)(end - s));
 
     if (at) {
-        p = scan(p, at, SIPSESS__C_USER);
+        /* '@' is in neither class: these scans stop at `at` unbounded */
+        p = scan(p, at, SIPSESS__C_USER, true);
         if (!p || p == s)
             return SIPSESS_EURI;
         u->user = sipsess__str(s, (size_t)(p - s));
@@ -247,7 +309,7 @@ static int parse_sip(struct sipsess_uri *u, const char *s, const char *end)
             if (*p != ':')
                 return SIPSESS_EURI;
             const char *pw = p + 1;
-            p = scan(pw, at, SIPSESS__C_PASSWD);
+            p = scan(pw, at, SIPSESS__C_PASSWD, true);
             if (p != at)
                 return SIPSESS_EURI;
             u->password = sipsess__str(pw, (size_t)(at - pw));
@@ -266,7 +328,7 @@ static int parse_sip(struct sipsess_uri *u, const char *s, const char *end)
     } else {
         /* A bare IPv6 address fails here too: its first ':' starts a port
          * whose digits do not follow (RFC 5118 §4.2). */
-        p = parse_hostname(u, p, end);
+        p = parse_hostname(u, p, end, delim);
         if (!p)
             return SIPSESS_EURI;
     }
@@ -281,7 +343,7 @@ static int parse_sip(struct sipsess_uri *u, const char *s, const char *end)
         u->port = (uint16_t)v;
     }
     u->opaque = sipsess__str(s, (size_t)(p - s));
-    return parse_tail(u, p, end, true);
+    return parse_tail(u, p, end, true, delim);
 }
 
 static inline bool is_visual_sep(unsigned char c)
@@ -318,7 +380,7 @@ static int parse_tel(struct sipsess_uri *u, const char *s, const char *end)
         return SIPSESS_EURI;
     u->user = sipsess__str(s, (size_t)(p - s));
     u->opaque = u->user;
-    return parse_tail(u, p, end, false);
+    return parse_tail(u, p, end, false, false);
 }
 
 /* Opaque part of other schemes: anything a URI can carry inside <...> of a
@@ -356,8 +418,8 @@ static inline void reset(struct sipsess_uri *u, const char *p, size_t len)
     u->owned = 0;
 }
 
-int sipsess__uri_parse_into(struct sipsess_uri *u, const char *p, size_t len,
-                            size_t max_len)
+static SPECIALIZE int uri_parse(struct sipsess_uri *u, const char *p, size_t len, size_t max_len,
+                            bool delim)
 {
     if (!u)
         return SIPSESS_EINVAL;
@@ -369,33 +431,41 @@ int sipsess__uri_parse_into(struct sipsess_uri *u, const char *p, size_t len,
     if (!p || len == 0 || !IS_ALPHA(p[0]))
         return SIPSESS_EURI;
 
-    const char *end = p + len, *s = p + 1;
-    while (s < end && (SIPSESS__IS(*s, SIPSESS__C_ALNUM) || *s == '+' || *s == '-' || *s == '.'))
-        s++;
-    if (s == end || *s != ':')
-        return SIPSESS_EURI;
-    size_t slen = (size_t)(s - p);
-    u->scheme = sipsess__str(p, slen);
-    s++;
-
+    const char *end = p + len, *s;
+    size_t slen;
     int id = SIPSESS_URI_OTHER;
-    if ((slen == 3 || slen == 4) && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
-        (p[2] | 0x20) == 'p') {
-        if (slen == 3)
-            id = SIPSESS_URI_SIP;
-        else if ((p[3] | 0x20) == 's')
-            id = SIPSESS_URI_SIPS;
-    } else if (slen == 3 && (p[0] | 0x20) == 't' && (p[1] | 0x20) == 'e' &&
-               (p[2] | 0x20) == 'l') {
-        id = SIPSESS_URI_TEL;
+    /* "sip:" first: nearly every URI a parser meets starts so. */
+    if (len > 4 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
+        p[3] == ':') {
+        slen = 3;
+        id = SIPSESS_URI_SIP;
+    } else {
+        s = p + 1;
+        while (s < end && SIPSESS__IS(*s, SIPSESS__C_SCHEME))
+            s++;
+        if (s == end || *s != ':')
+            return SIPSESS_EURI;
+        slen = (size_t)(s - p);
+        if ((slen == 3 || slen == 4) && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
+            (p[2] | 0x20) == 'p') {
+            if (slen == 3)
+                id = SIPSESS_URI_SIP;
+            else if ((p[3] | 0x20) == 's')
+                id = SIPSESS_URI_SIPS;
+        } else if (slen == 3 && (p[0] | 0x20) == 't' && (p[1] | 0x20) == 'e' &&
+                   (p[2] | 0x20) == 'l') {
+            id = SIPSESS_URI_TEL;
+        }
     }
+    u->scheme = sipsess__str(p, slen);
+    s = p + slen + 1;
     u->scheme_id = (uint8_t)id;
 
     int rc;
     switch (id) {
     case SIPSESS_URI_SIP:
     case SIPSESS_URI_SIPS:
-        rc = parse_sip(u, s, end);
+        rc = parse_sip(u, s, end, delim);
         break;
     case SIPSESS_URI_TEL:
         rc = parse_tel(u, s, end);
@@ -407,6 +477,18 @@ int sipsess__uri_parse_into(struct sipsess_uri *u, const char *p, size_t len,
     if (rc)
         reset(u, p, len);
     return rc;
+}
+
+int sipsess__uri_parse_into(struct sipsess_uri *u, const char *p, size_t len,
+                            size_t max_len)
+{
+    return uri_parse(u, p, len, max_len, false);
+}
+
+int sipsess__uri_parse_delim(struct sipsess_uri *u, const char *p, size_t len,
+                             size_t max_len)
+{
+    return uri_parse(u, p, len, max_len, true);
 }
 
 /* ---- owned copies ---- */

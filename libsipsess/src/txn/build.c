@@ -121,11 +121,21 @@ int sipsess__tx_build_ack(sipsess__txl *txl, const sipsess_msg *req, const sipse
     return rc;
 }
 
+static int add_extra(sipsess_msgbuilder *mb, const char *extra);
+
 int sipsess__tx_build_cancel(sipsess__txl *txl, const sipsess_msg *inv, char **out,
                              size_t *out_len)
 {
+    return sipsess__tx_build_cancel_extra(txl, inv, NULL, out, out_len);
+}
+
+int sipsess__tx_build_cancel_extra(sipsess__txl *txl, const sipsess_msg *inv, const char *extra,
+                                   char **out, size_t *out_len)
+{
     /* §9.1: To as in the request, "including tags". */
     int rc = start_like(txl->mb, "CANCEL", inv, sipsess_msg_hdr(inv, SIPSESS_HDR_TO, 0));
+    if (rc == 0 && extra)
+        rc = add_extra(txl->mb, extra);
     if (rc == 0)
         rc = copy_out(txl->mb, out, out_len);
     return rc;
@@ -259,10 +269,21 @@ int sipsess__tx_build_reply(sipsess__txl *txl, const sipsess__rx *rx, unsigned s
                             const char *reason, const char *to_tag, const char *extra,
                             sipsess_msg **out)
 {
+    return sipsess__tx_build_reply_body(txl, rx, status, reason, to_tag, extra, NULL, 0, NULL,
+                                        out);
+}
+
+int sipsess__tx_build_reply_body(sipsess__txl *txl, const sipsess__rx *rx, unsigned status,
+                                 const char *reason, const char *to_tag, const char *extra,
+                                 const void *body, size_t len, const char *ctype,
+                                 sipsess_msg **out)
+{
     sipsess_msgbuilder *mb = txl->mb;
     int rc = sipsess_msgbuilder_response_to(mb, rx->msg, status, reason, to_tag);
     if (rc == 0 && extra)
         rc = add_extra(mb, extra);
+    if (rc == 0 && body && len)
+        rc = sipsess_msgbuilder_body(mb, body, len, ctype);
     sipsess_str s;
     if (rc == 0)
         rc = sipsess_msgbuilder_finish(mb, &s);

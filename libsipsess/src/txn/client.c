@@ -190,7 +190,7 @@ static int send_cancel(sipsess__txn *ict, sipsess__ct_fn cb, void *arg, bool not
     sipsess__txl *txl = ict->txl;
     char *bytes = NULL;
     size_t len = 0;
-    int rc = sipsess__tx_build_cancel(txl, ict->req, &bytes, &len);
+    int rc = sipsess__tx_build_cancel_extra(txl, ict->req, ict->cancel_extra, &bytes, &len);
     if (rc)
         return rc;
     sipsess__txn *c = ct_alloc(txl, SIPSESS_METHOD_CANCEL, cb, arg);
@@ -212,6 +212,23 @@ static int send_cancel(sipsess__txn *ict, sipsess__ct_fn cb, void *arg, bool not
     if (rc)
         sipsess__tx_end(c, SIPSESS_ETRANSPORT, notify_fail);
     return rc;
+}
+
+int sipsess__ct_cancel_extra(sipsess__txn *ict, const char *extra, sipsess__ct_fn cb, void *arg)
+{
+    if (!ict || ict->kind != SIPSESS__ICT)
+        return SIPSESS_EINVAL;
+    if (!ict->started || ict->cancel_sent || ict->cancel_pending ||
+        (ict->state != SIPSESS__TS_CALLING && ict->state != SIPSESS__TS_PROCEEDING))
+        return sipsess__ct_cancel(ict, cb, arg);
+    if (extra && *extra) {
+        size_t n = strlen(extra);
+        ict->cancel_extra = sipsess__malloc(n + 1);
+        if (!ict->cancel_extra)
+            return SIPSESS_ENOMEM;
+        memcpy(ict->cancel_extra, extra, n + 1);
+    }
+    return sipsess__ct_cancel(ict, cb, arg);
 }
 
 int sipsess__ct_cancel(sipsess__txn *ict, sipsess__ct_fn cb, void *arg)

@@ -212,3 +212,19 @@ int sipsess__st_reply(sipsess__txn *st, unsigned status, const char *reason,
         return rc;
     return st_dispatch(st, m);
 }
+
+int sipsess__st_reply_body(sipsess__txn *st, unsigned status, const char *reason,
+                           const char *to_tag, const char *extra, const void *body, size_t len,
+                           const char *ctype)
+{
+    if (!st || !st->server || (!body && len))
+        return SIPSESS_EINVAL;
+    if (st->state == SIPSESS__TS_TERMINATED)
+        return SIPSESS_ESTATE;
+    sipsess_msg *m = NULL;
+    int rc = sipsess__tx_build_reply_body(st->txl, &st->rx, status, reason, to_tag, extra, body,
+                                          len, ctype, &m);
+    if (rc)
+        return rc;
+    return st_dispatch(st, m);
+}

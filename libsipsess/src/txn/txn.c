@@ -195,6 +195,7 @@ static void tx_destroy(sipsess__txn *t)
     sipsess_msg_free(t->last_resp);
     sipsess__free(t->ack);
     sipsess__free(t->via);
+    sipsess__free(t->cancel_extra);
     sipsess__free(t);
 }
 

@@ -119,6 +119,9 @@ void sipsess__ct_abandon(sipsess__txn *ct);
  * the INVITE has a final response.
  */
 int sipsess__ct_cancel(sipsess__txn *ict, sipsess__ct_fn cb, void *arg);
+/** As sipsess__ct_cancel, with header lines for the CANCEL ("Name:
+ *  value\r\n...", copied; e.g. Reason, RFC 3326). */
+int sipsess__ct_cancel_extra(sipsess__txn *ict, const char *extra, sipsess__ct_fn cb, void *arg);
 
 /* ---- server transactions ---- */
 
@@ -134,6 +137,28 @@ int sipsess__st_reply(sipsess__txn *st, unsigned status, const char *reason,
 /** For a CANCEL server transaction: the INVITE server transaction it
  *  cancels (§9.2 matching), or NULL (the TU answers 481). */
 sipsess__txn *sipsess__st_cancel_target(sipsess__txl *txl, const sipsess__txn *cancel_st);
+
+/* ---- outside any transaction (stateless.c) ---- */
+
+/** Where a request to `next_hop` goes (as sipsess__ct_new picks it). A TCP
+ *  connection in `d` is referenced: sipsess__txl_dest_release drops it. */
+int sipsess__txl_route(sipsess__txl *txl, const sipsess_uri *next_hop, size_t est_len,
+                       sipsess__dest *d);
+/** A Via value with a fresh branch for a request sent to `d` outside any
+ *  transaction (the ACK of a 2xx, §13.2.2.4). ENOSPC when `cap` is short. */
+int sipsess__txl_via(sipsess__txl *txl, const sipsess__dest *d, char *buf, size_t cap);
+/** Send bytes to `d` without a transaction. */
+int sipsess__txl_send(sipsess__txl *txl, const sipsess__dest *d, const char *data, size_t len);
+void sipsess__txl_dest_release(sipsess__dest *d);
+/** The sent-by ("host:port") of a listener, for Contact headers. */
+sipsess_str sipsess__txl_sentby(const sipsess__txl *txl, int listener);
+/** The local listener and protocol of a transaction: where a server
+ *  transaction's request arrived, where a client's request leaves from. */
+int sipsess__txn_local(const sipsess__txn *t, int *listener, sipsess__proto *proto);
+/** As sipsess__st_reply, with a body (copied; `ctype` its Content-Type). */
+int sipsess__st_reply_body(sipsess__txn *st, unsigned status, const char *reason,
+                           const char *to_tag, const char *extra, const void *body, size_t len,
+                           const char *ctype);
 
 /* ---- any transaction ---- */
 sipsess__txn_kind sipsess__txn_get_kind(const sipsess__txn *t);

@@ -135,6 +135,7 @@ struct sipsess__txn {
     void *cb_arg;
     sipsess__ct_fn cancel_cb;   /* pending CANCEL (§9.1: only after a provisional) */
     void *cancel_arg;
+    char *cancel_extra;         /* header lines for that CANCEL (NULL: none) */
     char *ack;                  /* ICT: the ACK for the non-2xx final (§17.1.1.3) */
     size_t ack_len;
     char *via;                  /* the Via value the TU puts on top */
@@ -216,11 +217,20 @@ int sipsess__tx_build_ack(sipsess__txl *txl, const sipsess_msg *req, const sipse
 /** The CANCEL for an INVITE (§9.1), in a new heap buffer. */
 int sipsess__tx_build_cancel(sipsess__txl *txl, const sipsess_msg *inv, char **out,
                              size_t *out_len);
+/** The same with extra header lines ("Name: value\r\n...", may be NULL),
+ *  such as a Reason (RFC 3326). */
+int sipsess__tx_build_cancel_extra(sipsess__txl *txl, const sipsess_msg *inv, const char *extra,
+                                   char **out, size_t *out_len);
 /** A response to the request of `rx` (§8.2.6) with received/rport on the
  *  top Via (§18.2.1, RFC 3581), parsed into a new message. */
 int sipsess__tx_build_reply(sipsess__txl *txl, const sipsess__rx *rx, unsigned status,
                             const char *reason, const char *to_tag, const char *extra,
                             sipsess_msg **out);
+/** The same with a body (NULL: none) and its Content-Type. */
+int sipsess__tx_build_reply_body(sipsess__txl *txl, const sipsess__rx *rx, unsigned status,
+                                 const char *reason, const char *to_tag, const char *extra,
+                                 const void *body, size_t len, const char *ctype,
+                                 sipsess_msg **out);
 
 /* ---- client.c / ict.c / nict.c ---- */
 void sipsess__tx_client_on_response(sipsess__txn *t, const sipsess__rx *rx);

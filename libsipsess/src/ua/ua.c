@@ -1,11 +1,12 @@
 /*
  * User agent core (RFC 3261 §8): configuration, listeners, loop driving,
  * and the UAS checks every request goes through before a method handler
- * sees it (§8.2: method, URI scheme, Require, malformed requests), plus
- * out-of-dialog client requests.
+ * sees it (§8.2: method, URI scheme, Require, malformed requests), the
+ * routing of requests to dialogs and sessions (§12.2.2, §9.2) and of the
+ * rest to the UA delegate, and out-of-dialog client requests.
  *
- * Calls only the transaction layer (and, to set it up, the transport and
- * the loop it is given).
+ * Calls the session and transaction layers (and, to set them up, the
+ * transport and the loop it is given).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -31,6 +32,11 @@ static void config_defaults(sipsess_ua_config *c)
     sipsess__txn_timers_init(&c->timers);
     sipsess__tp_config_init(&c->tp);
     c->log_level = SIPSESS_LOG_NONE;
+    c->sess.auto_ack = true;
+    c->sess.auto_prack = true;
+    c->sess.rel100 = SIPSESS_100REL_SUPPORTED;
+    c->sess.max_sessions = 10000;
+    c->sess.max_pending = 32;
 }
 
 SIPSESS_API int sipsess_ua_config_new(sipsess_ua_config **out)
@@ -118,8 +124,66 @@ SIPSESS_API int sipsess_ua_config_set_limit(sipsess_ua_config *cfg, sipsess_limi
     case SIPSESS_LIMIT_UDP_SWITCH:
         cfg->tp.udp_mtu_switch = value;
         return 0;
+    case SIPSESS_LIMIT_SESSIONS:
+        if (value < 1)
+            return SIPSESS_EINVAL;
+        cfg->sess.max_sessions = value;
+        return 0;
+    case SIPSESS_LIMIT_PENDING:
+        if (value < 1)
+            return SIPSESS_EINVAL;
+        cfg->sess.max_pending = value;
+        return 0;
     }
     return SIPSESS_EINVAL;
+}
+
+SIPSESS_API int sipsess_ua_config_set_identity(sipsess_ua_config *cfg, const char *identity)
+{
+    if (!cfg || !identity || strlen(identity) >= sizeof cfg->sess.identity ||
+        !header_safe(identity))
+        return SIPSESS_EINVAL;
+    /* "Name <uri>" or a bare URI: the URI must parse (§20.20 From). */
+    const char *lt = strchr(identity, '<');
+    const char *u = lt ? lt + 1 : identity;
+    size_t n = lt ? strcspn(u, ">") : strlen(u);
+    if (lt && u[n] != '>')
+        return SIPSESS_EURI;
+    sipsess_uri *uri = NULL;
+    int e = sipsess_uri_parse(u, n, &uri);
+    if (e)
+        return e;
+    sipsess_uri_scheme sc = sipsess_uri_scheme_id(uri);
+    sipsess_uri_free(uri);
+    if (sc != SIPSESS_URI_SIP && sc != SIPSESS_URI_SIPS && sc != SIPSESS_URI_TEL)
+        return SIPSESS_EURI;
+    strcpy(cfg->sess.identity, identity);
+    return 0;
+}
+
+SIPSESS_API int sipsess_ua_config_set_auto_ack(sipsess_ua_config *cfg, int on)
+{
+    if (!cfg)
+        return SIPSESS_EINVAL;
+    cfg->sess.auto_ack = on != 0;
+    return 0;
+}
+
+SIPSESS_API int sipsess_ua_config_set_auto_prack(sipsess_ua_config *cfg, int on)
+{
+    if (!cfg)
+        return SIPSESS_EINVAL;
+    cfg->sess.auto_prack = on != 0;
+    return 0;
+}
+
+SIPSESS_API int sipsess_ua_config_set_100rel(sipsess_ua_config *cfg, sipsess_100rel mode)
+{
+    if (!cfg || (mode != SIPSESS_100REL_OFF && mode != SIPSESS_100REL_SUPPORTED &&
+                 mode != SIPSESS_100REL_REQUIRED))
+        return SIPSESS_EINVAL;
+    cfg->sess.rel100 = (int)mode;
+    return 0;
 }
 
 SIPSESS_API int sipsess_ua_config_set_virtual_clock(sipsess_ua_config *cfg, int on)
@@ -186,9 +250,6 @@ static void trace_tp(void *arg, bool out, const sipsess__addr *local, const sips
 /* ------------------------------------------------------------------ */
 /* UAS core: checks before method dispatch (§8.2)                      */
 
-/* What this UA implements; the Allow header says exactly this. */
-static const char g_allow[] = "OPTIONS, ACK, CANCEL";
-
 static void reply(sipsess_ua *ua, sipsess__txn *st, unsigned status, const char *reason,
                   const char *extra)
 {
@@ -205,11 +266,81 @@ static void reply(sipsess_ua *ua, sipsess__txn *st, unsigned status, const char 
                      sipsess_strerror(e));
 }
 
-/* §8.2.2.3: option tags this UA understands. None yet beyond RFC 3261. */
-static bool option_supported(sipsess_str tag)
+/* An out-of-dialog request for the UA delegate (session.h documents the
+ * defaults). */
+static void ood_request(sipsess_ua *ua, sipsess__txn *st, sipsess_method m)
 {
-    (void)tag;
-    return false;
+    char extra[512];
+    const char *dextra = NULL;
+    unsigned dflt;
+    sipsess_ua_request_cb cb = ua->del.on_request;
+    switch (m) {
+    case SIPSESS_METHOD_OPTIONS:
+        /* §11.2. Max-Forwards 0 is still answered: a UAS is the final
+         * destination (RFC 4475 zeromf, RFC 3261 §11). */
+        snprintf(extra, sizeof extra,
+                 "Allow: %s\r\nAccept: application/sdp\r\nSupported: %s\r\nServer: %s\r\n",
+                 sipsess__sl_allow(), sipsess__sl_supported(ua->sl), ua->cfg.user_agent);
+        dextra = extra;
+        dflt = 200;
+        break;
+    case SIPSESS_METHOD_MESSAGE:
+    case SIPSESS_METHOD_NOTIFY:
+        dflt = cb ? 200 : 405;
+        break;
+    case SIPSESS_METHOD_REFER:
+        dflt = 603;
+        break;
+    case SIPSESS_METHOD_OTHER:
+        dflt = 501;
+        break;
+    default:
+        dflt = 405;
+        break;
+    }
+    if (dflt == 405 || dflt == 501) {
+        snprintf(extra, sizeof extra, "Allow: %s\r\n", sipsess__sl_allow());
+        dextra = extra;
+    }
+    if (!cb) {
+        reply(ua, st, dflt, NULL, dextra);
+        return;
+    }
+    sipsess_request *req = NULL;
+    if (sipsess__req_new(ua->sl, st, NULL, NULL, SIPSESS__RQ_OOD, &req)) {
+        reply(ua, st, 500, NULL, NULL);
+        return;
+    }
+    sipsess__sl_enter(ua->sl);
+    int rc = cb(ua, req, ua->del_ud);
+    sipsess__req_after_cb(req, rc, dflt, dextra);
+    sipsess__sl_leave(ua->sl);
+}
+
+/* A new INVITE: a session for it, handed to the UA delegate (default 480,
+ * session.h). */
+static void new_invite(sipsess_ua *ua, sipsess__txn *st)
+{
+    sipsess_session *s = NULL;
+    sipsess_request *req = NULL;
+    sipsess__sl_enter(ua->sl);
+    int e = sipsess__sl_new_invite(ua->sl, st, &s, &req);
+    if (e == SIPSESS_ELIMIT) {
+        /* §21.5.4: overloaded; come back later. */
+        char ra[48];
+        sipsess__retry_after(ra, sizeof ra);
+        reply(ua, st, 503, NULL, ra);
+    } else if (e == SIPSESS_ENOMEM) {
+        reply(ua, st, 500, NULL, NULL);
+    } else if (e == 0) {
+        sipsess__sess_hold(s);
+        int rc = 0;
+        if (ua->del.on_invite)
+            rc = ua->del.on_invite(ua, s, req, ua->del_ud);
+        sipsess__req_after_cb(req, rc, 480, NULL);
+        sipsess__sess_release(s);
+    }
+    sipsess__sl_leave(ua->sl);
 }
 
 static void on_request(void *arg, sipsess__txn *st)
@@ -227,23 +358,27 @@ static void on_request(void *arg, sipsess__txn *st)
         reply(ua, st, 505, NULL, NULL);
         return;
     }
-    /* §8.2.1: an unknown method gets 501 even when the rest is broken
-     * (RFC 4475 mismatch02 prefers 501). */
-    if (m == SIPSESS_METHOD_OTHER) {
-        snprintf(extra, sizeof extra, "Allow: %s\r\n", g_allow);
-        reply(ua, st, 501, NULL, extra);
-        return;
-    }
-    if (perr) {
+    if (perr && m != SIPSESS_METHOD_OTHER) {
         /* The reason phrase tells the peer what was wrong (§21.4.1). */
         snprintf(extra, sizeof extra, "Bad Request (%s)", sipsess_strerror(perr));
         reply(ua, st, 400, extra, NULL);
         return;
     }
+    if (perr) {
+        /* §8.2.1: an unknown method gets 501 even when the rest is broken
+         * (RFC 4475 mismatch02 prefers 501). */
+        snprintf(extra, sizeof extra, "Allow: %s\r\n", sipsess__sl_allow());
+        reply(ua, st, 501, NULL, extra);
+        return;
+    }
+    const sipsess_hdr *to = sipsess_msg_hdr(req, SIPSESS_HDR_TO, 0);
+    bool tagged = to && sipsess_nameaddr_tag(to).len > 0;
     if (m == SIPSESS_METHOD_CANCEL) {
-        /* This UA keeps no INVITE server transactions for a TU yet: what
-         * the CANCEL targets does not exist here (§9.2). */
-        reply(ua, st, 481, NULL, NULL);
+        /* §9.2: the CANCEL's target is the INVITE server transaction it
+         * matches; without a session behind it, 481. */
+        sipsess__txn *target = sipsess__st_cancel_target(ua->txl, st);
+        if (!sipsess__sl_cancel(ua->sl, st, target))
+            reply(ua, st, 481, NULL, NULL);
         return;
     }
     /* §8.2.2.1: URI schemes this UA serves. */
@@ -257,7 +392,7 @@ static void on_request(void *arg, sipsess__txn *st)
     for (const sipsess_hdr *h = sipsess_msg_hdr(req, SIPSESS_HDR_REQUIRE, 0); h;
          h = sipsess_hdr_next(req, h)) {
         sipsess_str t = sipsess_hdr_token(h);
-        if (!t.len || option_supported(t))
+        if (!t.len || sipsess__sl_option_supported(ua->sl, t))
             continue;
         int w = snprintf(extra + len, sizeof extra - len, "Unsupported: %.*s\r\n", (int)t.len,
                          t.p);
@@ -270,20 +405,26 @@ static void on_request(void *arg, sipsess__txn *st)
         reply(ua, st, 420, NULL, extra);
         return;
     }
-
+    /* §12.2.2: a request with a To tag belongs to a dialog, or gets 481. */
+    if (tagged) {
+        if (!sipsess__sl_in_dialog(ua->sl, st))
+            reply(ua, st, 481, NULL, NULL);
+        return;
+    }
     switch (m) {
-    case SIPSESS_METHOD_OPTIONS:
-        /* §11.2. Max-Forwards 0 is still answered: a UAS is the final
-         * destination (RFC 4475 zeromf, RFC 3261 §11). */
-        snprintf(extra, sizeof extra,
-                 "Allow: %s\r\nAccept: application/sdp\r\nServer: %s\r\n", g_allow,
-                 ua->cfg.user_agent);
-        reply(ua, st, 200, NULL, extra);
+    case SIPSESS_METHOD_INVITE:
+        new_invite(ua, st);
+        return;
+    case SIPSESS_METHOD_BYE:
+    case SIPSESS_METHOD_PRACK:
+    case SIPSESS_METHOD_UPDATE:
+    case SIPSESS_METHOD_INFO:
+        /* Methods that only live inside a dialog (§15.1.2, RFC 3262 §7.1,
+         * RFC 3311 §5.2, RFC 6086 §4.2.2), here without one. */
+        reply(ua, st, 481, NULL, NULL);
         return;
     default:
-        /* Known methods this UA does not serve: §8.2.1. */
-        snprintf(extra, sizeof extra, "Allow: %s\r\n", g_allow);
-        reply(ua, st, 405, NULL, extra);
+        ood_request(ua, st, m);
         return;
     }
 }
@@ -291,24 +432,22 @@ static void on_request(void *arg, sipsess__txn *st)
 static void on_ack(void *arg, const sipsess__rx *rx)
 {
     sipsess_ua *ua = arg;
-    (void)rx;
-    SIPSESS__LOG(&ua->log, SIPSESS_LOG_DEBUG, "ACK outside any dialog dropped");
+    sipsess__sl_ack(ua->sl, rx);
 }
 
 static void on_stray_2xx(void *arg, const sipsess__rx *rx)
 {
     sipsess_ua *ua = arg;
-    (void)rx;
-    SIPSESS__LOG(&ua->log, SIPSESS_LOG_DEBUG, "2xx without transaction dropped");
+    sipsess__sl_stray_2xx(ua->sl, rx);
 }
 
 static void on_st_end(void *arg, sipsess__txn *st, int err)
 {
     sipsess_ua *ua = arg;
-    (void)st;
     if (err)
         SIPSESS__LOG(&ua->log, SIPSESS_LOG_INFO, "server transaction ended: %s",
                      sipsess_strerror(err));
+    sipsess__sl_st_end(ua->sl, st, err);
 }
 
 static void on_rx(void *arg, sipsess__rx *rx)
@@ -347,6 +486,13 @@ SIPSESS_API int sipsess_ua_new(const sipsess_ua_config *cfg, sipsess_ua **out)
         e = sipsess__tp_new(ua->loop, &ua->cfg.tp, on_rx, on_send_error, ua, &ua->tp);
     if (!e)
         e = sipsess__txl_new(ua->loop, ua->tp, NULL, &ua->cfg.timers, &tu, ua, &ua->txl);
+    if (!e) {
+        sipsess__sl_config sc = ua->cfg.sess;
+        sc.t1 = ua->cfg.timers.t1;
+        sc.t2 = ua->cfg.timers.t2;
+        memcpy(sc.user_agent, ua->cfg.user_agent, sizeof sc.user_agent);
+        e = sipsess__sl_new(&sc, ua->loop, ua->txl, &ua->log, ua, &ua->sl);
+    }
     if (e) {
         sipsess_ua_free(ua);
         return e;
@@ -363,9 +509,16 @@ SIPSESS_API void sipsess_ua_free(sipsess_ua *ua)
 {
     if (!ua)
         return;
+    /* Sessions end first (UA_SHUTDOWN, their delegates told), while the
+     * layers below still exist; then the UA delegate's notifier. */
+    sipsess__sl_shutdown(ua->sl);
+    if (ua->del_destroy)
+        ua->del_destroy(ua->del_ud);
+    ua->del_destroy = NULL;
     /* Top-down: transactions hold connections of the transport. */
     if (ua->txl)
         sipsess__txl_free(ua->txl);
+    sipsess__sl_free(ua->sl);
     if (ua->tp)
         sipsess__tp_free(ua->tp);
     if (ua->loop)
@@ -627,4 +780,62 @@ out:
     sipsess_msgbuilder_free(b);
     sipsess_uri_free(target);
     return e;
+}
+
+/* ------------------------------------------------------------------ */
+/* UA delegate and outgoing sessions                                   */
+
+SIPSESS_API int sipsess_ua_delegate_new(sipsess_ua_delegate **out)
+{
+    if (!out)
+        return SIPSESS_EINVAL;
+    sipsess_ua_delegate *d = sipsess__calloc(1, sizeof *d);
+    if (!d)
+        return SIPSESS_ENOMEM;
+    *out = d;
+    return 0;
+}
+
+SIPSESS_API void sipsess_ua_delegate_free(sipsess_ua_delegate *d)
+{
+    sipsess__free(d);
+}
+
+SIPSESS_API void sipsess_ua_delegate_set_on_invite(sipsess_ua_delegate *d, sipsess_ua_invite_cb cb)
+{
+    if (d)
+        d->on_invite = cb;
+}
+
+SIPSESS_API void sipsess_ua_delegate_set_on_request(sipsess_ua_delegate *d,
+                                                    sipsess_ua_request_cb cb)
+{
+    if (d)
+        d->on_request = cb;
+}
+
+SIPSESS_API int sipsess_ua_set_delegate(sipsess_ua *ua, const sipsess_ua_delegate *d,
+                                        void *userdata, void (*destroy)(void *userdata))
+{
+    if (!ua || !d)
+        return SIPSESS_EINVAL;
+    void (*old)(void *) = ua->del_destroy;
+    void *old_ud = ua->del_ud;
+    ua->del = *d;
+    ua->del_ud = userdata;
+    ua->del_destroy = destroy;
+    if (old)
+        old(old_ud);
+    return 0;
+}
+
+SIPSESS_API int sipsess_ua_invite(sipsess_ua *ua, const char *uri, const void *body, size_t len,
+                                  const char *content_type, const char *extra_headers,
+                                  const sipsess_response_delegate *rd, void *rd_userdata,
+                                  sipsess_session **out)
+{
+    if (!ua)
+        return SIPSESS_EINVAL;
+    return sipsess__sl_invite(ua->sl, uri, body, len, content_type, extra_headers, rd,
+                              rd_userdata, out);
 }

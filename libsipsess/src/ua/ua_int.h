@@ -5,10 +5,12 @@
 #include <stdbool.h>
 
 #include "sipsess/ua.h"
+#include "sipsess/session.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "transport/transport.h"
 #include "txn/txn.h"
+#include "session/session_int.h"
 
 struct sipsess_ua_config {
     char user_agent[128];
@@ -20,6 +22,12 @@ struct sipsess_ua_config {
     void *log_ud;
     sipsess_trace_fn trace_fn;
     void *trace_ud;
+    sipsess__sl_config sess;  /* identity, auto ACK/PRACK, 100rel, limits */
+};
+
+struct sipsess_ua_delegate {
+    sipsess_ua_invite_cb on_invite;
+    sipsess_ua_request_cb on_request;
 };
 
 struct sipsess_ua {
@@ -28,6 +36,10 @@ struct sipsess_ua {
     sipsess__loop *loop;
     sipsess__tp *tp;
     sipsess__txl *txl;
+    sipsess__sl *sl;
+    sipsess_ua_delegate del;
+    void *del_ud;
+    void (*del_destroy)(void *ud);
     volatile bool stop;
 };
 
