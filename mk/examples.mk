@@ -21,11 +21,17 @@ DEMO_FILES = $(sort $(wildcard $(SHARED)/conformance/rfc4475/*.dat)) \
 	$(sort $(wildcard $(SHARED)/conformance/rfc5118/wire/*.dat))
 
 demo: deps
-	+@$(MAKE) --no-print-directory lib examples
+	+@$(MAKE) --no-print-directory lib examples tools
 	@test -n "$(DEMO_FILES)" || { echo "no conformance messages under SHARED=$(SHARED)" >&2; exit 1; }
 	@echo "== $(B)/bin/sipsess-parse over the $(words $(DEMO_FILES)) RFC 4475 and RFC 5118 (wire/) torture-test messages"
 	@echo
 	@$(B)/bin/sipsess-parse $(DEMO_FILES)
+	@echo
+	@echo "== a whole call between two user agents in one process (examples/call_example.c)"
+	@$(B)/bin/call_example
+	@echo
+	@echo "== a real call over UDP on loopback between two sipsess-ua processes"
+	@scripts/demo-call.sh $(B)
 
 # The README's C example is examples/parse_example.c, and it runs;
 # sipsess-parse reads every conformance message in both modes without failing.
@@ -39,3 +45,15 @@ test-examples: $(EXAMPLE_BINS)
 	@tail -n 1 $(B)/logs/sipsess-parse-strict.txt
 	@$(B)/bin/sipsess-parse -q -l $(DEMO_FILES) > $(B)/logs/sipsess-parse-lenient.txt
 	@tail -n 1 $(B)/logs/sipsess-parse-lenient.txt
+
+# A whole call between two UAs over the in-memory network on a virtual
+# clock (session API); make test runs it under the same checks.
+$(B)/bin/call_example: examples/call_example.c $(STATIC) $(PUB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_EXAMPLE) -o $@ $< $(STATIC)
+
+examples: $(B)/bin/call_example
+test-examples: test-call-example
+.PHONY: test-call-example
+test-call-example: $(B)/bin/call_example
+	$(B)/bin/call_example
