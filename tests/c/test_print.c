@@ -1440,3 +1440,26 @@ Test(print_roundtrip, benchmark_messages)
     closedir(d);
     cr_assert_geq(files, 9);
 }
+
+/* Extra headers as one text, the form every API function takes them in:
+ * CRLF and bare LF lines, blank lines skipped, whitespace trimmed, and a
+ * line without ':' or with an injected CR refused. */
+Test(print_builder, header_lines)
+{
+    sipsess_msgbuilder *b = new_builder();
+    cr_assert_eq(sipsess_msgbuilder_header_lines(b, "X-A: 1\r\n"), SIPSESS_ESTATE);
+    cr_assert_eq(sipsess_msgbuilder_response(b, 200, NULL), SIPSESS_OK);
+    cr_assert_eq(sipsess_msgbuilder_header_lines(b, NULL), SIPSESS_OK);
+    cr_assert_eq(sipsess_msgbuilder_header_lines(b, ""), SIPSESS_OK);
+    cr_assert_eq(sipsess_msgbuilder_header_lines(b, "X-A:  1 \r\n\r\nX-B\t:two\nX-C: 3"),
+                 SIPSESS_OK);
+    sipsess_str out;
+    cr_assert_eq(sipsess_msgbuilder_finish(b, &out), SIPSESS_OK);
+    static const char want[] = "SIP/2.0 200 OK\r\nX-A: 1\r\nX-B: two\r\nX-C: 3\r\n"
+                               "Content-Length: 0\r\n\r\n";
+    expect_bytes(out, want, sizeof want - 1);
+    cr_assert_eq(sipsess_msgbuilder_header_lines(b, "no colon here\r\n"), SIPSESS_EINVAL);
+    cr_assert_eq(sipsess_msgbuilder_header_lines(b, "X-D: a\rb\r\n"), SIPSESS_EINVAL);
+    cr_assert_eq(sipsess_msgbuilder_header_lines(NULL, "X-A: 1"), SIPSESS_EINVAL);
+    sipsess_msgbuilder_free(b);
+}

@@ -4,7 +4,7 @@
  * with virtual clocks, every delegate callback, every default answer,
  * state and offer/answer transitions, timers (ACK wait, 491 retry, 100rel
  * retransmission and timeout), forking, REFER with its NOTIFYs, and a few
- * calls over real loopback UDP and TCP.
+ * calls over real loopback UDP and TCP; merged requests (482).
  */
 #include "sess_harness.h"
 
@@ -870,6 +870,206 @@ static void raw_request(unsigned port, const char *fmt, const char *a, const cha
     raw_send_to(port, buf, (size_t)n);
 }
 
+/* Requests of `method` received by the raw endpoint whose To tag is `tag`
+ * (retransmissions included). */
+static int raw_count_to(const char *method, const char *tag)
+{
+    int n = 0;
+    const sipsess_msg *m;
+    for (int i = 0; (m = raw_find(method, i)); i++) {
+        sipsess_str t = sipsess_nameaddr_tag(sipsess_msg_hdr(m, SIPSESS_HDR_TO, 0));
+        if (t.len == strlen(tag) && !memcmp(t.p, tag, t.len))
+            n++;
+    }
+    return n;
+}
+
+static int str_is(sipsess_str s, const char *c)
+{
+    return s.len == strlen(c) && (s.len == 0 || !memcmp(s.p, c, s.len));
+}
+
+/* Default (accept_forks off): two 2xx with different To tags and no 1xx
+ * before them: the first confirms, the second is ACKed and BYEd and never
+ * reaches the application. */
+Test(session, forking_second_2xx_acked_and_byed_by_default)
+{
+    h_peer(&g_a, "alice", 5001, NULL);
+    raw_open();
+    rsp r = {0};
+    r.keep_sessions = 1;
+    sipsess_session *s = NULL;
+    cr_assert_eq(sipsess_ua_invite(g_a.ua, "sip:bob@127.0.0.1:6000", OFFER1, strlen(OFFER1), SDP,
+                                   NULL, h_rd(), &r, &s),
+                 0);
+    h_run(50);
+    const sipsess_msg *inv = raw_find("INVITE", 0);
+    cr_assert_not_null(inv);
+    raw_respond(5001, inv, 200, "fork1", ANSWER1);
+    raw_respond(5001, inv, 200, "fork2", ANSWER2);
+    h_run(50);
+    cr_assert_eq(r.n_accept, 1);
+    cr_assert_eq(r.n_sessions, 1);
+    cr_assert_eq(r.sessions[0], s);
+    cr_assert_eq(sipsess_session_get_state(s), SIPSESS_SESSION_CONFIRMED);
+    cr_assert(str_is(sipsess_session_remote_tag(s), "fork1"));
+    cr_assert_eq(raw_count_to("ACK", "fork1"), 1);
+    cr_assert_eq(raw_count_to("ACK", "fork2"), 1);
+    cr_assert_eq(raw_count("BYE"), 1);
+    cr_assert_eq(raw_count_to("BYE", "fork2"), 1);
+    cr_assert_eq(raw_count_to("BYE", "fork1"), 0);
+    sipsess_session_unref(s);
+    sipsess_ua_free(g_a.ua);
+    g_a.ua = NULL;
+    raw_close();
+}
+
+/* sipsess_ua_config_set_accept_forks(cfg, 1): a later 2xx of another fork
+ * (new dialog, or an early dialog) is ACKed and becomes a confirmed
+ * session of its own, handed to on_accept; for 64*T1 after the first
+ * 2xx, then the remaining early dialogs lose and a 2xx is ACKed and BYEd
+ * again. */
+Test(session, forking_accept_forks_hands_later_2xx_to_app)
+{
+    cr_assert_eq(sipsess_ua_config_set_accept_forks(NULL, 1), SIPSESS_EINVAL);
+    sipsess_ua_config *cfg = h_config();
+    cr_assert_eq(sipsess_ua_config_set_accept_forks(cfg, 1), 0);
+    h_peer(&g_a, "alice", 5001, cfg);
+    sipsess_ua_config_free(cfg);
+    raw_open();
+    rsp r = {0};
+    r.keep_sessions = 1;
+    sipsess_session *s = NULL;
+    cr_assert_eq(sipsess_ua_invite(g_a.ua, "sip:bob@127.0.0.1:6000", OFFER1, strlen(OFFER1), SDP,
+                                   NULL, h_rd(), &r, &s),
+                 0);
+    h_run(50);
+    const sipsess_msg *inv = raw_find("INVITE", 0);
+    cr_assert_not_null(inv);
+    /* two early dialogs (fork3 will answer late, fork4 never) */
+    raw_respond(5001, inv, 180, "fork1", NULL);
+    raw_respond(5001, inv, 180, "fork3", NULL);
+    raw_respond(5001, inv, 180, "fork4", NULL);
+    h_run(50);
+    cr_assert_eq(r.n_sessions, 3);
+    sipsess_session *f1 = r.sessions[0], *f3 = r.sessions[1], *f4 = r.sessions[2];
+    cr_assert_eq(f1, s);
+    /* the first 2xx confirms; the other early dialogs stay Early */
+    raw_respond(5001, inv, 200, "fork1", ANSWER1);
+    h_run(50);
+    cr_assert_eq(r.n_accept, 1);
+    cr_assert_eq(r.last_session, f1);
+    cr_assert_eq(sipsess_session_get_state(f1), SIPSESS_SESSION_CONFIRMED);
+    cr_assert_eq(sipsess_session_get_state(f3), SIPSESS_SESSION_EARLY);
+    cr_assert_eq(sipsess_session_get_state(f4), SIPSESS_SESSION_EARLY);
+    cr_assert_eq(raw_count_to("ACK", "fork1"), 1);
+
+    /* a 2xx of a dialog never seen: ACKed, a new confirmed session */
+    raw_respond(5001, inv, 200, "fork2", ANSWER2);
+    h_run(50);
+    cr_assert_eq(raw_count_to("ACK", "fork2"), 1);
+    cr_assert_eq(raw_count("BYE"), 0);
+    cr_assert_eq(r.n_accept, 2);
+    cr_assert_eq(r.n_sessions, 4);
+    sipsess_session *f2 = r.sessions[3];
+    cr_assert_eq(r.last_session, f2);
+    cr_assert_eq(r.last_status, 200);
+    cr_assert_str_eq(r.body, ANSWER2);
+    cr_assert_eq(sipsess_session_get_state(f2), SIPSESS_SESSION_CONFIRMED);
+    cr_assert(sipsess_session_is_outgoing(f2));
+    cr_assert_null(sipsess_session_userdata(f2));
+    cr_assert(str_is(sipsess_session_remote_tag(f2), "fork2"));
+    cr_assert_eq(sipsess_session_call_id(f2).len, sipsess_session_call_id(f1).len);
+    cr_assert_eq(memcmp(sipsess_session_call_id(f2).p, sipsess_session_call_id(f1).p,
+                        sipsess_session_call_id(f1).len),
+                 0);
+    cr_assert_eq(sipsess_session_local_tag(f2).len, sipsess_session_local_tag(f1).len);
+    /* offer/answer: the INVITE's offer, this fork's answer */
+    cr_assert_eq(sipsess_session_get_signaling_state(f2), SIPSESS_SIGNALING_STABLE);
+    cr_assert(str_is(sipsess_session_body(f2, SIPSESS_BODY_LOCAL_OFFER, NULL), OFFER1));
+    cr_assert(str_is(sipsess_session_body(f2, SIPSESS_BODY_REMOTE_ANSWER, NULL), ANSWER2));
+    cr_assert(str_is(sipsess_session_body(f1, SIPSESS_BODY_REMOTE_ANSWER, NULL), ANSWER1));
+    /* a copy of that 2xx is ACKed again, not handed up again */
+    raw_respond(5001, inv, 200, "fork2", ANSWER2);
+    h_run(50);
+    cr_assert_eq(raw_count_to("ACK", "fork2"), 2);
+    cr_assert_eq(r.n_accept, 2);
+
+    /* an early dialog confirmed by its own late 2xx */
+    raw_respond(5001, inv, 200, "fork3", ANSWER1);
+    h_run(50);
+    cr_assert_eq(raw_count_to("ACK", "fork3"), 1);
+    cr_assert_eq(r.n_accept, 3);
+    cr_assert_eq(r.last_session, f3);
+    cr_assert_eq(r.n_sessions, 4);
+    cr_assert_eq(sipsess_session_get_state(f3), SIPSESS_SESSION_CONFIRMED);
+    cr_assert_eq(sipsess_session_get_signaling_state(f3), SIPSESS_SIGNALING_STABLE);
+    cr_assert_eq(raw_count("BYE"), 0);
+
+    /* each is a dialog of its own: a BYE on f2 goes to fork2 only */
+    cr_assert_eq(sipsess_session_bye(f2, NULL, NULL, NULL), 0);
+    h_run(50);
+    cr_assert_geq(raw_count_to("BYE", "fork2"), 1);
+    cr_assert_eq(raw_count("BYE"), raw_count_to("BYE", "fork2"));
+    const sipsess_msg *bye = raw_find("BYE", 0);
+    raw_respond(5001, bye, 200, NULL, NULL);
+    h_run(50);
+    cr_assert_eq(sipsess_session_get_state(f2), SIPSESS_SESSION_TERMINATED);
+    cr_assert_eq(sipsess_session_term_cause(f2), SIPSESS_TERM_LOCAL_BYE);
+    cr_assert_eq(sipsess_session_get_state(f1), SIPSESS_SESSION_CONFIRMED);
+    cr_assert_eq(sipsess_session_get_state(f3), SIPSESS_SESSION_CONFIRMED);
+
+    /* 64*T1 after the first 2xx: the early dialog left ends, and a 2xx
+     * of yet another fork is ACKed and BYEd */
+    h_run(32000);
+    cr_assert_eq(sipsess_session_get_state(f4), SIPSESS_SESSION_TERMINATED);
+    cr_assert_eq(sipsess_session_term_cause(f4), SIPSESS_TERM_FORK_LOSER);
+    raw_respond(5001, inv, 200, "fork5", ANSWER2);
+    h_run(50);
+    cr_assert_eq(raw_count_to("ACK", "fork5"), 1);
+    cr_assert_eq(raw_count_to("BYE", "fork5"), 1);
+    cr_assert_eq(r.n_accept, 3);
+    cr_assert_eq(sipsess_session_get_state(f1), SIPSESS_SESSION_CONFIRMED);
+    cr_assert_eq(sipsess_session_get_state(f3), SIPSESS_SESSION_CONFIRMED);
+    for (int i = 0; i < r.n_sessions; i++)
+        sipsess_session_unref(r.sessions[i]);
+    sipsess_ua_free(g_a.ua);
+    g_a.ua = NULL;
+    raw_close();
+}
+
+/* accept_forks with the UA freed while the INVITE still takes forks: the
+ * sessions end UA_SHUTDOWN, nothing leaks. */
+Test(session, forking_accept_forks_ua_freed_while_lingering)
+{
+    sipsess_ua_config *cfg = h_config();
+    cr_assert_eq(sipsess_ua_config_set_accept_forks(cfg, 1), 0);
+    h_peer(&g_a, "alice", 5001, cfg);
+    sipsess_ua_config_free(cfg);
+    raw_open();
+    rsp r = {0};
+    sipsess_session *s = NULL;
+    cr_assert_eq(sipsess_ua_invite(g_a.ua, "sip:bob@127.0.0.1:6000", NULL, 0, NULL, NULL, h_rd(),
+                                   &r, &s),
+                 0);
+    sipsess_session_ref(s);
+    h_run(50);
+    const sipsess_msg *inv = raw_find("INVITE", 0);
+    cr_assert_not_null(inv);
+    raw_respond(5001, inv, 180, "fork9", NULL);
+    raw_respond(5001, inv, 200, "fork1", NULL);
+    h_run(50);
+    raw_respond(5001, inv, 200, "fork2", NULL);
+    h_run(50);
+    cr_assert_eq(r.n_accept, 2);
+    cr_assert_eq(raw_count("ACK"), 2);
+    sipsess_ua_free(g_a.ua);
+    g_a.ua = NULL;
+    cr_assert_eq(sipsess_session_get_state(s), SIPSESS_SESSION_TERMINATED);
+    sipsess_session_unref(s);
+    raw_close();
+}
+
 static const char *RAW_INFO =
     "INFO sip:bob@127.0.0.1:5002 SIP/2.0\r\n"
     "Via: SIP/2.0/MEM 127.0.0.1:6000;branch=z9hG4bK%s\r\n"
@@ -952,6 +1152,129 @@ Test(session, unknown_dialog_481_and_out_of_order_cseq_500)
     cr_assert_not_null(route);
     cr_assert_not_null(strstr(sipsess_hdr_value(route).p, "p1@127.0.0.1"));
     cr_assert_eq(sipsess_cseq_number(sipsess_msg_hdr(bye, SIPSESS_HDR_CSEQ, 0)) > 0, 1);
+    sipsess_ua_free(g_b.ua);
+    g_b.ua = NULL;
+    raw_close();
+}
+
+/* ---- merged requests (RFC 3261 §8.2.2.2) ---- */
+
+/* branch, From tag, To parameters ("" or ";tag=..."), CSeq number */
+static const char *RAW_INVITE_M =
+    "INVITE sip:bob@127.0.0.1:5002 SIP/2.0\r\n"
+    "Via: SIP/2.0/MEM 127.0.0.1:6000;branch=z9hG4bK%s\r\n"
+    "Max-Forwards: 70\r\n"
+    "From: <sip:raw@127.0.0.1:6000>;tag=%s\r\n"
+    "To: <sip:bob@127.0.0.1:5002>%s\r\n"
+    "Call-ID: mergecall\r\n"
+    "CSeq: %u INVITE\r\n"
+    "Contact: <sip:raw@127.0.0.1:6000;transport=mem>\r\n"
+    "Content-Length: 0\r\n\r\n";
+
+static const char *RAW_MESSAGE_M =
+    "MESSAGE sip:bob@127.0.0.1:5002 SIP/2.0\r\n"
+    "Via: SIP/2.0/MEM 127.0.0.1:6000;branch=z9hG4bK%s\r\n"
+    "Max-Forwards: 70\r\n"
+    "From: <sip:raw@127.0.0.1:6000>;tag=%s\r\n"
+    "To: <sip:bob@127.0.0.1:5002>%s\r\n"
+    "Call-ID: mergecall\r\n"
+    "CSeq: %u MESSAGE\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 2\r\n\r\nhi";
+
+/* Responses with `status` received by the raw endpoint for the request
+ * whose branch was z9hG4bK<branch>. */
+static int raw_responses(unsigned status, const char *branch)
+{
+    char b[64];
+    snprintf(b, sizeof b, "z9hG4bK%s", branch);
+    int n = 0;
+    for (int i = 0; i < R.n; i++) {
+        if (sipsess_msg_is_request(R.rx[i]) || sipsess_msg_status(R.rx[i]) != status)
+            continue;
+        if (str_is(sipsess_via_branch(sipsess_msg_hdr(R.rx[i], SIPSESS_HDR_VIA, 0)), b))
+            n++;
+    }
+    return n;
+}
+
+Test(session, merged_invite_gets_482)
+{
+    h_peer(&g_b, "bob", 5002, NULL);
+    g_b.on_invite = ACT_KEEP;
+    raw_open();
+    raw_request(5002, RAW_INVITE_M, "m1", "mtag", "", 1);
+    h_run(300); /* the automatic 100 Trying goes out */
+    cr_assert_eq(g_b.n_invite, 1);
+    cr_assert_eq(raw_responses(100, "m1"), 1);
+    /* the same request over another path (another branch) */
+    raw_request(5002, RAW_INVITE_M, "m2", "mtag", "", 1);
+    h_run(50);
+    cr_assert_eq(raw_responses(482, "m2"), 1);
+    cr_assert_eq(raw_last_status(), 482);
+    const sipsess_msg *lr = R.rx[R.n - 1];
+    cr_assert(str_is(sipsess_msg_reason(lr), "Loop Detected"));
+    cr_assert_eq(g_b.n_invite, 1);
+    /* a retransmission (same branch) is absorbed by its transaction */
+    raw_request(5002, RAW_INVITE_M, "m1", "mtag", "", 1);
+    h_run(50);
+    cr_assert_eq(g_b.n_invite, 1);
+    cr_assert_eq(raw_responses(100, "m1"), 2);
+    cr_assert_eq(raw_responses(482, "m1"), 0);
+    /* the first INVITE goes on normally; its transaction (Accepted)
+     * still lives, so another copy is still merged */
+    /* (the INVITE had no offer: the 2xx makes one) */
+    cr_assert_eq(sipsess_request_accept(g_b.kept, OFFER1, strlen(OFFER1), SDP, NULL), 0);
+    h_run(50);
+    cr_assert_eq(raw_responses(200, "m1"), 1);
+    raw_request(5002, RAW_INVITE_M, "m5", "mtag", "", 1);
+    h_run(50);
+    cr_assert_eq(raw_responses(482, "m5"), 1);
+    cr_assert_eq(g_b.n_invite, 1);
+    /* not merged: another From tag; the same fields with another method */
+    raw_request(5002, RAW_INVITE_M, "m3", "othertag", "", 1);
+    raw_request(5002, RAW_MESSAGE_M, "m4", "mtag", "", 1);
+    h_run(50);
+    cr_assert_eq(g_b.n_invite, 2);
+    cr_assert_eq(raw_responses(482, "m3"), 0);
+    cr_assert_eq(raw_responses(482, "m4"), 0);
+    cr_assert_eq(raw_responses(200, "m4"), 1);
+    cr_assert_eq(g_b.n_ood, 1);
+    sipsess_ua_free(g_b.ua);
+    g_b.ua = NULL;
+    raw_close();
+}
+
+Test(session, merged_message_gets_482_while_first_transaction_lives)
+{
+    h_peer(&g_b, "bob", 5002, NULL);
+    raw_open();
+    raw_request(5002, RAW_MESSAGE_M, "g1", "gtag", "", 7);
+    h_run(50);
+    cr_assert_eq(g_b.n_ood, 1);
+    cr_assert_eq(raw_responses(200, "g1"), 1);
+    /* answered, but its transaction (Completed, Timer J) is still there */
+    raw_request(5002, RAW_MESSAGE_M, "g2", "gtag", "", 7);
+    h_run(50);
+    cr_assert_eq(raw_responses(482, "g2"), 1);
+    cr_assert_eq(g_b.n_ood, 1);
+    /* a retransmission of the first gets its 200 again */
+    raw_request(5002, RAW_MESSAGE_M, "g1", "gtag", "", 7);
+    h_run(50);
+    cr_assert_eq(raw_responses(200, "g1"), 2);
+    cr_assert_eq(g_b.n_ood, 1);
+    /* the same with a To tag is no merged request (it belongs to a
+     * dialog: here none, 481) */
+    raw_request(5002, RAW_MESSAGE_M, "g3", "gtag", ";tag=nodialog", 7);
+    h_run(50);
+    cr_assert_eq(raw_responses(481, "g3"), 1);
+    /* once the first transaction has ended (64*T1), the same fields on a
+     * new branch are a new request */
+    h_run(32500);
+    raw_request(5002, RAW_MESSAGE_M, "g4", "gtag", "", 7);
+    h_run(50);
+    cr_assert_eq(raw_responses(200, "g4"), 1);
+    cr_assert_eq(g_b.n_ood, 2);
     sipsess_ua_free(g_b.ua);
     g_b.ua = NULL;
     raw_close();

@@ -1451,6 +1451,61 @@ Test(txn_match, cancel_target)
     cr_assert_eq(sipsess__st_cancel_target(H.txl, H.req[4]), NULL);
 }
 
+/* §8.2.2.2: the live server transaction of the same request (no To tag;
+ * same From tag, Call-ID and CSeq with method) that arrived on another
+ * branch. */
+Test(txn_match, merged_request_lookup)
+{
+    rq inv = rq_of("INVITE", BR1);
+    feed_rq(&inv);
+    cr_assert_eq(H.nreq, 1);
+    cr_assert_null(sipsess__st_merged(H.txl, H.req[0]));
+    feed_rq(&inv); /* a retransmission: absorbed, no new transaction */
+    cr_assert_eq(H.nreq, 1);
+    rq inv2 = rq_of("INVITE", BR2);
+    feed_rq(&inv2);
+    cr_assert_eq(H.nreq, 2);
+    cr_assert_eq(sipsess__st_merged(H.txl, H.req[1]), H.req[0]);
+    /* not merged: CANCEL, another method, a To tag, another From tag,
+     * another Call-ID, another CSeq */
+    rq c = rq_of("CANCEL", BR1);
+    feed_rq(&c);
+    rq msg = rq_of("MESSAGE", "z9hG4bK-m3");
+    feed_rq(&msg);
+    rq tagged = rq_of("INVITE", "z9hG4bK-m4");
+    tagged.to_tag = "tt";
+    feed_rq(&tagged);
+    rq ft = rq_of("INVITE", "z9hG4bK-m5");
+    ft.from_tag = "FT9";
+    feed_rq(&ft);
+    rq cid = rq_of("INVITE", "z9hG4bK-m6");
+    cid.callid = "srv-call-2@192.0.2.20";
+    feed_rq(&cid);
+    rq cs = rq_of("INVITE", "z9hG4bK-m7");
+    cs.cseq = 8;
+    feed_rq(&cs);
+    cr_assert_eq(H.nreq, 8);
+    for (size_t i = 2; i < 8; i++)
+        cr_assert_null(sipsess__st_merged(H.txl, H.req[i]), "request %zu", i);
+    /* an RFC 2543 request (no cookie) with the same fields is merged too */
+    rq old = rq_of("INVITE", NULL);
+    feed_rq(&old);
+    cr_assert_eq(H.nreq, 9);
+    sipsess__txn *m = sipsess__st_merged(H.txl, H.req[8]);
+    cr_assert(m == H.req[0] || m == H.req[1]);
+    /* once those transactions have ended, nothing is merged any more */
+    for (size_t i = 0; i < 9; i++)
+        if (sipsess__txn_get_state(H.req[i]) != SIPSESS__TS_TERMINATED &&
+            sipsess__txn_get_state(H.req[i]) != SIPSESS__TS_COMPLETED)
+            cr_assert_eq(sipsess__st_reply(H.req[i], 486, NULL, "uas1", NULL), 0);
+    advance(100000);
+    cr_assert_eq(sipsess__txl_count(H.txl), 0);
+    rq inv8 = rq_of("INVITE", "z9hG4bK-m8");
+    feed_rq(&inv8);
+    cr_assert_eq(H.nreq, 10);
+    cr_assert_null(sipsess__st_merged(H.txl, H.req[9]));
+}
+
 Test(txn_match, rfc2543_invite_ack_and_cancel)
 {
     /* No magic cookie: §17.2.3's RFC 2543 rules. */

@@ -425,6 +425,15 @@ SIPSESS_API int sipsess_msgbuilder_header(sipsess_msgbuilder *b, const char *nam
 /** Same with lengths, for views (values may come from another message). */
 SIPSESS_API int sipsess_msgbuilder_header_str(sipsess_msgbuilder *b, sipsess_str name,
                                               sipsess_str value);
+/**
+ * Add header lines given as one text: "Name: value" lines separated by CRLF
+ * (or bare LF), the form extra headers take across the API. Empty lines are
+ * skipped and whitespace around names and values is dropped; each line is
+ * then checked as sipsess_msgbuilder_header_str checks it. NULL or "" adds
+ * nothing. Errors: EINVAL (a line without ':' or a bad name/value; the lines
+ * before it stay added), ESTATE, ENOMEM.
+ */
+SIPSESS_API int sipsess_msgbuilder_header_lines(sipsess_msgbuilder *b, const char *lines);
 /** Set the body (copied) and, when not NULL, its Content-Type. Replaces an
  *  earlier body. Errors: EINVAL, ESTATE, ENOMEM. */
 SIPSESS_API int sipsess_msgbuilder_body(sipsess_msgbuilder *b, const void *body,

@@ -271,7 +271,11 @@ typedef int (*sipsess_ua_request_cb)(sipsess_ua *ua, sipsess_request *req, void 
 /** An empty UA delegate, copied by sipsess_ua_set_delegate. Errors:
  *  EINVAL, ENOMEM. Requests with a To tag never reach it: they belong to a
  *  dialog or get 481 (RFC 3261 §12.2.2); BYE, PRACK, UPDATE and INFO
- *  without one get 481 too. */
+ *  without one get 481 too. Nor does a merged request (§8.2.2.2): one
+ *  without To tag whose From tag, Call-ID and CSeq are those of a request
+ *  whose server transaction still lives but that came on another branch
+ *  (another path) gets 482 Loop Detected; a retransmission (same branch)
+ *  is absorbed by its transaction as always. */
 SIPSESS_API int sipsess_ua_delegate_new(sipsess_ua_delegate **out);
 SIPSESS_API void sipsess_ua_delegate_free(sipsess_ua_delegate *d);
 SIPSESS_API void sipsess_ua_delegate_set_on_invite(sipsess_ua_delegate *d, sipsess_ua_invite_cb cb);
@@ -297,7 +301,11 @@ SIPSESS_API int sipsess_ua_set_delegate(sipsess_ua *ua, const sipsess_ua_delegat
  * session delegate and the INVITE's offer; `rd` sees it as the `s` of its
  * callbacks (install a delegate there). The first 2xx confirms its
  * session; the other early ones end with SIPSESS_TERM_FORK_LOSER, and a
- * later 2xx of another fork is ACKed and answered with BYE.
+ * later 2xx of another fork is ACKed and answered with BYE — unless
+ * sipsess_ua_config_set_accept_forks is on: then, for 64*T1 after the
+ * first 2xx, early dialogs stay Early and each later 2xx of another
+ * dialog is ACKed and becomes a Confirmed session of its own, the `s` of
+ * an on_accept call of `rd`.
  *
  * 2xx handling: with auto-ACK (the default) the ACK goes at once and the
  * session is Confirmed before on_accept runs. When the 2xx carries an

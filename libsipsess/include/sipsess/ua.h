@@ -92,6 +92,23 @@ SIPSESS_API int sipsess_ua_config_set_auto_ack(sipsess_ua_config *cfg, int on);
  *  one that carries an offer always waits for sipsess_session_prack with
  *  the answer. */
 SIPSESS_API int sipsess_ua_config_set_auto_prack(sipsess_ua_config *cfg, int on);
+/**
+ * Forking (RFC 3261 §13.2.2.4): what becomes of a 2xx from another fork
+ * (another To tag) that arrives after the first 2xx confirmed the call.
+ * 0 (default): the other early dialogs end with SIPSESS_TERM_FORK_LOSER
+ * when the first 2xx arrives, and a later 2xx of another dialog is ACKed
+ * and answered with BYE at once. 1: for 64*T1 after the first 2xx (the
+ * time §13.2.2.4 keeps the INVITE open for more 2xx) the other early
+ * dialogs stay Early, and every 2xx of another dialog is ACKed (as any
+ * 2xx: at once with auto-ACK unless it carries an offer) and becomes a
+ * Confirmed session of its own, handed to the application as the `s` of
+ * the INVITE's response delegate on_accept, with the INVITE's offer and
+ * no session delegate (install one there; end it with sipsess_session_bye
+ * when one call is enough). Early dialogs without a 2xx at the end of
+ * the 64*T1 end with SIPSESS_TERM_FORK_LOSER; a 2xx of another dialog
+ * after that is ACKed and answered with BYE. Errors: EINVAL.
+ */
+SIPSESS_API int sipsess_ua_config_set_accept_forks(sipsess_ua_config *cfg, int on);
 /** RFC 3262 mode (default SIPSESS_100REL_SUPPORTED). EINVAL otherwise. */
 SIPSESS_API int sipsess_ua_config_set_100rel(sipsess_ua_config *cfg, sipsess_100rel mode);
 /** Use a virtual clock: time starts at 0 and moves only with

@@ -399,9 +399,12 @@ int sipsess__sl_new(const sipsess__sl_config *cfg, sipsess__loop *loop, sipsess_
     sl->ua = ua;
     int rc = sipsess__dtab_init(&sl->dialogs);
     if (rc == 0)
+        rc = sipsess__dtab_init(&sl->forking);
+    if (rc == 0)
         rc = sipsess_msgbuilder_new(&sl->mb);
     if (rc) {
         sipsess__dtab_free(&sl->dialogs);
+        sipsess__dtab_free(&sl->forking);
         sipsess__free(sl);
         return rc;
     }
@@ -455,6 +458,7 @@ void sipsess__sl_free(sipsess__sl *sl)
     if (!sl)
         return;
     sipsess__dtab_free(&sl->dialogs);
+    sipsess__dtab_free(&sl->forking);
     sipsess_msgbuilder_free(sl->mb);
     sipsess__free(sl);
 }

@@ -27,6 +27,7 @@ typedef struct sipsess__sl_config {
     char identity[256];     /* "" = sip:sipsess@<listener> */
     bool auto_ack;
     bool auto_prack;
+    bool accept_forks;      /* later 2xx of other forks: sessions, not BYE */
     int rel100;             /* sipsess_100rel */
     unsigned max_sessions;
     unsigned max_pending;   /* per session, each direction */
@@ -54,6 +55,8 @@ typedef struct sipsess__sl {
     const sipsess__log *log;
     sipsess_ua *ua;               /* handed to callbacks, never dereferenced */
     sipsess__dtab dialogs;
+    sipsess__dtab forking;        /* initial INVITEs taking more 2xx (accept_forks), by
+                                     their dialog before any To tag: creq->tmpl */
     sipsess_session *sessions;    /* every session not yet freed */
     unsigned nsessions;           /* of those, not Terminated */
     sipsess_request *reqs;        /* every request handle alive */
@@ -123,10 +126,17 @@ struct sipsess__creq {
     bool has_offer;
     bool cancelled;
     bool confirmed_one;           /* initial: a 2xx confirmed a session */
+    /* initial, accept_forks: for 64*T1 after the first 2xx (§13.2.2.4)
+     * the 2xx of other forks become sessions; `tmpl` (the dialog before
+     * any To tag) is indexed in sl->forking meanwhile */
+    bool lingering;
+    sipsess__dialog tmpl;
+    sipsess__timer t_linger;
     /* initial INVITE: every session it made (forks), referenced */
     sipsess_session **forks;
     size_t nforks;
-    /* kept to retry a re-INVITE after 491 (§14.1) */
+    /* kept to retry a re-INVITE after 491 (§14.1); the initial INVITE's
+     * offer with accept_forks (the offer of the forks made later) */
     char *body;
     size_t len;
     char *ctype;

@@ -15,35 +15,8 @@
 #include "syntax/syntax.h"
 
 static void creq_cb(void *arg, sipsess__txn *ct, const sipsess_msg *resp, int err);
+static void on_linger(sipsess__timer *t, void *arg);
 
-/* "Name: value" lines separated by CRLF (or LF) into the builder. */
-static int add_lines(sipsess_msgbuilder *b, const char *text)
-{
-    const char *p = text;
-    while (p && *p) {
-        const char *eol = strchr(p, '\n');
-        const char *end = eol ? eol : p + strlen(p);
-        const char *le = end;
-        if (le > p && le[-1] == '\r')
-            le--;
-        if (le > p) {
-            const char *colon = memchr(p, ':', (size_t)(le - p));
-            if (!colon)
-                return SIPSESS_EINVAL;
-            const char *ne = colon, *vs = colon + 1;
-            while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
-                ne--;
-            while (vs < le && (*vs == ' ' || *vs == '\t'))
-                vs++;
-            sipsess_str name = {p, (size_t)(ne - p)}, val = {vs, (size_t)(le - vs)};
-            int e = sipsess_msgbuilder_header_str(b, name, val);
-            if (e)
-                return e;
-        }
-        p = eol ? eol + 1 : end;
-    }
-    return SIPSESS_OK;
-}
 
 bool sipsess__is_token(const char *m)
 {
@@ -71,6 +44,12 @@ void sipsess__creq_free(sipsess__creq *c)
     if (c->ct)
         sipsess__ct_abandon(c->ct);
     c->ct = NULL;
+    if (c->lingering && sl) {
+        sipsess__timer_stop(sl->loop, &c->t_linger);
+        sipsess__dtab_remove(&sl->forking, &c->tmpl);
+    }
+    c->lingering = false;
+    sipsess__dialog_clear(&c->tmpl);
     for (size_t i = 0; i < c->nforks; i++) {
         if (c->forks[i]->inv == c)
             c->forks[i]->inv = NULL;
@@ -98,6 +77,7 @@ static sipsess__creq *creq_new(sipsess__sl *sl, sipsess_session *s, sipsess_meth
         return NULL;
     c->sl = sl;
     c->method = m;
+    sipsess__timer_init(&c->t_linger, on_linger, c);
     if (rd)
         c->rd = *rd;
     c->rd_ud = rd_ud;
@@ -170,9 +150,9 @@ static int uac_send(sipsess__sl *sl, sipsess_session *s, sipsess__dialog *d, con
     if (rc == 0)
         rc = common_lines(sl, s, mb, m);
     if (rc == 0 && builtin)
-        rc = add_lines(mb, builtin);
+        rc = sipsess_msgbuilder_header_lines(mb, builtin);
     if (rc == 0 && extra)
-        rc = add_lines(mb, extra);
+        rc = sipsess_msgbuilder_header_lines(mb, extra);
     if (rc == 0 && body && len)
         rc = sipsess_msgbuilder_body(mb, body, len, ctype ? ctype : "application/sdp");
     sipsess_str bytes = {NULL, 0};
@@ -316,6 +296,23 @@ static void orphan_ack_bye(sipsess__sl *sl, const sipsess_msg *resp)
     sipsess__free(target);
 }
 
+static bool fork_accept_late(sipsess__creq *c, sipsess_session *s, const sipsess_msg *resp);
+
+/* accept_forks: the initial INVITE, still taking 2xx of other forks, that
+ * a 2xx answers (its Call-ID and From tag), or NULL. */
+static sipsess__creq *lingering_for(sipsess__sl *sl, const sipsess_msg *resp)
+{
+    const sipsess_hdr *cid = sipsess_msg_hdr(resp, SIPSESS_HDR_CALL_ID, 0);
+    const sipsess_hdr *from = sipsess_msg_hdr(resp, SIPSESS_HDR_FROM, 0);
+    const sipsess_hdr *cs = sipsess_msg_hdr(resp, SIPSESS_HDR_CSEQ, 0);
+    if (!sl->forking.n || !cid || !from || !cs ||
+        sipsess_cseq_method(cs) != SIPSESS_METHOD_INVITE)
+        return NULL;
+    sipsess__dialog *d = sipsess__dtab_find(&sl->forking, sipsess_hdr_value(cid),
+                                            sipsess_nameaddr_tag(from), sipsess__str_c(""));
+    return d ? d->owner : NULL;
+}
+
 void sipsess__sl_stray_2xx(sipsess__sl *sl, const sipsess__rx *rx)
 {
     const sipsess_msg *m = rx->msg;
@@ -329,6 +326,7 @@ void sipsess__sl_stray_2xx(sipsess__sl *sl, const sipsess__rx *rx)
     sipsess__dialog *d = sipsess__dtab_find(&sl->dialogs, sipsess_hdr_value(cid),
                                             sipsess_nameaddr_tag(from), sipsess_nameaddr_tag(to));
     sipsess_session *s = d ? d->owner : NULL;
+    sipsess__creq *c = NULL;
     uint32_t n = sipsess_cseq_number(cs);
     if (s && s->ack_bytes && n == s->acked_cseq) {
         /* §13.2.2.4: "the UAC core MUST ... pass the ACK to the transport
@@ -341,6 +339,11 @@ void sipsess__sl_stray_2xx(sipsess__sl *sl, const sipsess__rx *rx)
         }
     } else if (s && s->ack_due && n == s->ack_due_cseq) {
         /* The application's ACK is still to come. */
+    } else if (s && sipsess__sess_alive(s) && !s->dlg.confirmed && s->inv &&
+               s->inv->lingering && n == s->inv->cseq && fork_accept_late(s->inv, s, m)) {
+        /* accept_forks: an early dialog confirmed by its own 2xx. */
+    } else if (!s && (c = lingering_for(sl, m)) && n == c->cseq && fork_accept_late(c, NULL, m)) {
+        /* accept_forks: a new dialog, a session of its own. */
     } else if (!s || s->state == SIPSESS_SESSION_TERMINATED || !s->dlg.confirmed) {
         if (s && sipsess__sess_alive(s))
             sipsess__sess_terminate(s, SIPSESS_TERM_FORK_LOSER);
@@ -454,12 +457,17 @@ static sipsess_session *fork_for(sipsess__creq *c, const sipsess_msg *resp, bool
     }
     f->inv = c;
     f->inv_cseq = s0->inv_cseq;
-    sipsess_str offer_ct = {NULL, 0};
-    sipsess_str offer = sipsess__oa_body_of(&s0->oa, SIPSESS_BODY_LOCAL_OFFER, &offer_ct);
-    if (c->has_offer && offer.len) {
-        char *ctype = offer_ct.p ? sipsess__dlg_strdup(offer_ct) : NULL;
-        sipsess__oa_local_offer(&f->oa, offer.p, offer.len, ctype);
-        sipsess__free(ctype);
+    if (c->has_offer && c->body) {
+        /* accept_forks: the INVITE's own copy (s0 may have moved on) */
+        sipsess__oa_local_offer(&f->oa, c->body, c->len, c->ctype);
+    } else {
+        sipsess_str offer_ct = {NULL, 0};
+        sipsess_str offer = sipsess__oa_body_of(&s0->oa, SIPSESS_BODY_LOCAL_OFFER, &offer_ct);
+        if (c->has_offer && offer.len) {
+            char *ctype = offer_ct.p ? sipsess__dlg_strdup(offer_ct) : NULL;
+            sipsess__oa_local_offer(&f->oa, offer.p, offer.len, ctype);
+            sipsess__free(ctype);
+        }
     }
     sipsess__sess_hold(f);
     c->forks[c->nforks++] = f;
@@ -492,6 +500,73 @@ static void after_2xx(sipsess_session *s, sipsess__creq *c, const sipsess_msg *r
     else if (c->initial)
         sipsess__sess_set_state(s, SIPSESS_SESSION_ACK_WAIT);
     rd_call(c, c->rd.on_accept, s, resp);
+}
+
+/* accept_forks (ua.h): after the first 2xx the INVITE stays known for
+ * 64*T1 (§13.2.2.4: "the UAC core considers the INVITE transaction
+ * completed 64*T1 seconds after the reception of the first 2xx"), indexed
+ * by its dialog before any To tag so that a 2xx of another fork, which
+ * reaches the dialog layer as a stray (RFC 6026 §8.4), finds it. false
+ * when that cannot be set up (ENOMEM): the forks are then ended as
+ * without the option. */
+static bool linger_start(sipsess__creq *c)
+{
+    sipsess__sl *sl = c->sl;
+    if (sipsess__dialog_clone_uac(&c->tmpl, &c->forks[0]->dlg))
+        return false;
+    c->tmpl.owner = c;
+    if (sipsess__dtab_insert(&sl->forking, &c->tmpl) ||
+        sipsess__timer_start(sl->loop, &c->t_linger, 64ull * sl->cfg.t1)) {
+        sipsess__dtab_remove(&sl->forking, &c->tmpl);
+        sipsess__dialog_clear(&c->tmpl);
+        return false;
+    }
+    c->lingering = true;
+    return true;
+}
+
+/* The end of the 64*T1: early dialogs that got no 2xx end (§13.2.2.4),
+ * and later 2xx of other forks are ACKed and BYEd. */
+static void on_linger(sipsess__timer *t, void *arg)
+{
+    (void)t;
+    sipsess__creq *c = arg;
+    sipsess__sl *sl = c->sl;
+    sipsess__sl_enter(sl);
+    end_forks(c, NULL, SIPSESS_TERM_FORK_LOSER);
+    sipsess__creq_free(c);
+    sipsess__sl_leave(sl);
+}
+
+/* A 2xx confirms the dialog of session `s` (a fork of `c`): the dialog
+ * takes its route set and target, the body its offer/answer meaning, and
+ * after_2xx ACKs it and tells the response delegate. */
+static void fork_confirm(sipsess__creq *c, sipsess_session *s, const sipsess_msg *resp)
+{
+    s->prack_due = false;
+    oa_from_response(s, resp, s->oa.state == SIPSESS_SIGNALING_INITIAL);
+    after_2xx(s, c, resp);
+}
+
+/* accept_forks: a stray 2xx of the INVITE `c` (CSeq checked) from the
+ * fork `s` (NULL: a dialog not seen before) becomes a confirmed session.
+ * false when it cannot (the caller ACKs and BYEs it). */
+static bool fork_accept_late(sipsess__creq *c, sipsess_session *s, const sipsess_msg *resp)
+{
+    if (!s)
+        s = fork_for(c, resp, true);
+    if (!s || !sipsess__sess_alive(s) || s->dlg.confirmed)
+        return false;
+    sipsess__sess_hold(s);
+    bool ok = sipsess__dialog_uac_response(&s->dlg, resp) == 0 && sipsess__sess_index(s) == 0;
+    if (ok) {
+        SIPSESS__LOG(c->sl->log, SIPSESS_LOG_INFO, "2xx of another fork: a session of its own");
+        fork_confirm(c, s, resp);
+    } else {
+        sipsess__sess_terminate(s, SIPSESS_TERM_FORK_LOSER);
+    }
+    sipsess__sess_release(s);
+    return ok;
 }
 
 static void on_initial(sipsess__creq *c, sipsess__txn *ct, const sipsess_msg *resp, int err)
@@ -557,10 +632,11 @@ static void on_initial(sipsess__creq *c, sipsess__txn *ct, const sipsess_msg *re
             sipsess__ct_abandon(ct);
             c->ct = NULL;
             c->confirmed_one = true;
-            s->prack_due = false;
-            oa_from_response(s, resp, s->oa.state == SIPSESS_SIGNALING_INITIAL);
-            end_forks(c, s, SIPSESS_TERM_FORK_LOSER);
-            after_2xx(s, c, resp);
+            /* §13.2.2.4: other early dialogs may still confirm with a 2xx
+             * of their own (accept_forks); else they lost. */
+            if (!c->sl->cfg.accept_forks || !linger_start(c))
+                end_forks(c, s, SIPSESS_TERM_FORK_LOSER);
+            fork_confirm(c, s, resp);
         }
         sipsess__sess_release(s);
         return;
@@ -678,7 +754,7 @@ static void creq_cb(void *arg, sipsess__txn *ct, const sipsess_msg *resp, int er
         on_reinvite(c, ct, resp, err);
     else
         on_generic(c, resp, err);
-    if (final)
+    if (final && !c->lingering)
         sipsess__creq_free(c);
     sipsess__sess_release(s);
     sipsess__sl_leave(sl);
@@ -834,6 +910,22 @@ int sipsess__sl_invite(sipsess__sl *sl, const char *uri, const void *body, size_
     c->initial = true;
     c->has_offer = body && len;
     c->cseq = 1;
+    if (c->has_offer && sl->cfg.accept_forks) {
+        /* the offer of the forks that may come after the first 2xx */
+        c->body = sipsess__malloc(len);
+        if (!c->body) {
+            sipsess_uri_free(target);
+            sipsess__creq_free(c);
+            return SIPSESS_ENOMEM;
+        }
+        memcpy(c->body, body, len);
+        c->len = len;
+        if (content_type && !(c->ctype = sipsess__cstrdup(content_type))) {
+            sipsess_uri_free(target);
+            sipsess__creq_free(c);
+            return SIPSESS_ENOMEM;
+        }
+    }
     sipsess__txn *ct = NULL;
     size_t est = 900 + len + (extra_headers ? strlen(extra_headers) : 0);
     rc = sipsess__ct_new(sl->txl, SIPSESS_METHOD_INVITE, target, est, creq_cb, c, &ct);
@@ -878,7 +970,7 @@ int sipsess__sl_invite(sipsess__sl *sl, const char *uri, const void *body, size_
     if (rc == 0 && sl->cfg.rel100 == SIPSESS_100REL_REQUIRED)
         rc = sipsess_msgbuilder_header(mb, "Require", "100rel");
     if (rc == 0 && extra_headers)
-        rc = add_lines(mb, extra_headers);
+        rc = sipsess_msgbuilder_header_lines(mb, extra_headers);
     if (rc == 0 && body && len)
         rc = sipsess_msgbuilder_body(mb, body, len, content_type ? content_type : "application/sdp");
     sipsess_str bytes = {NULL, 0};

@@ -690,6 +690,37 @@ SIPSESS_API int sipsess_msgbuilder_header(sipsess_msgbuilder *b, const char *nam
     return sipsess_msgbuilder_header_str(b, sipsess__str_c(name), sipsess__str_c(value));
 }
 
+SIPSESS_API int sipsess_msgbuilder_header_lines(sipsess_msgbuilder *b, const char *lines)
+{
+    if (!b)
+        return SIPSESS_EINVAL;
+    for (const char *p = lines; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        const char *end = eol ? eol : p + strlen(p);
+        const char *next = eol ? eol + 1 : end;
+        if (end > p && end[-1] == '\r')
+            end--;
+        if (end > p) {
+            const char *colon = memchr(p, ':', (size_t)(end - p));
+            if (!colon)
+                return SIPSESS_EINVAL;
+            const char *ne = colon, *vs = colon + 1, *ve = end;
+            while (ne > p && is_wsp(ne[-1]))
+                ne--;
+            while (vs < ve && is_wsp(*vs))
+                vs++;
+            while (ve > vs && is_wsp(ve[-1]))
+                ve--;
+            sipsess_str name = {p, (size_t)(ne - p)}, value = {vs, (size_t)(ve - vs)};
+            int rc = sipsess_msgbuilder_header_str(b, name, value);
+            if (rc)
+                return rc;
+        }
+        p = next;
+    }
+    return SIPSESS_OK;
+}
+
 SIPSESS_API int sipsess_msgbuilder_body(sipsess_msgbuilder *b, const void *body,
                                         size_t len, const char *content_type)
 {

@@ -121,7 +121,6 @@ int sipsess__tx_build_ack(sipsess__txl *txl, const sipsess_msg *req, const sipse
     return rc;
 }
 
-static int add_extra(sipsess_msgbuilder *mb, const char *extra);
 
 int sipsess__tx_build_cancel(sipsess__txl *txl, const sipsess_msg *inv, char **out,
                              size_t *out_len)
@@ -135,7 +134,7 @@ int sipsess__tx_build_cancel_extra(sipsess__txl *txl, const sipsess_msg *inv, co
     /* §9.1: To as in the request, "including tags". */
     int rc = start_like(txl->mb, "CANCEL", inv, sipsess_msg_hdr(inv, SIPSESS_HDR_TO, 0));
     if (rc == 0 && extra)
-        rc = add_extra(txl->mb, extra);
+        rc = sipsess_msgbuilder_header_lines(txl->mb, extra);
     if (rc == 0)
         rc = copy_out(txl->mb, out, out_len);
     return rc;
@@ -144,36 +143,6 @@ int sipsess__tx_build_cancel_extra(sipsess__txl *txl, const sipsess_msg *inv, co
 /* ------------------------------------------------------------------ */
 /* Responses                                                           */
 
-/* Extra header lines given as "Name: value\r\n..." (bare LF accepted). */
-static int add_extra(sipsess_msgbuilder *mb, const char *extra)
-{
-    const char *p = extra;
-    while (*p) {
-        const char *eol = strchr(p, '\n');
-        const char *end = eol ? eol : p + strlen(p);
-        const char *next = eol ? eol + 1 : end;
-        if (end > p && end[-1] == '\r')
-            end--;
-        if (end > p) {
-            const char *colon = memchr(p, ':', (size_t)(end - p));
-            if (!colon)
-                return SIPSESS_EINVAL;
-            const char *ns = p, *ne = colon, *vs = colon + 1, *ve = end;
-            while (ne > ns && (ne[-1] == ' ' || ne[-1] == '\t'))
-                ne--;
-            while (vs < ve && (*vs == ' ' || *vs == '\t'))
-                vs++;
-            while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'))
-                ve--;
-            int rc = sipsess_msgbuilder_header_str(mb, sipsess__str(ns, (size_t)(ne - ns)),
-                                                   sipsess__str(vs, (size_t)(ve - vs)));
-            if (rc)
-                return rc;
-        }
-        p = next;
-    }
-    return SIPSESS_OK;
-}
 
 /*
  * Rewrite a Via value with received/rport (§18.2.1, RFC 3581 §4): an
@@ -281,7 +250,7 @@ int sipsess__tx_build_reply_body(sipsess__txl *txl, const sipsess__rx *rx, unsig
     sipsess_msgbuilder *mb = txl->mb;
     int rc = sipsess_msgbuilder_response_to(mb, rx->msg, status, reason, to_tag);
     if (rc == 0 && extra)
-        rc = add_extra(mb, extra);
+        rc = sipsess_msgbuilder_header_lines(mb, extra);
     if (rc == 0 && body && len)
         rc = sipsess_msgbuilder_body(mb, body, len, ctype);
     sipsess_str s;

@@ -7,6 +7,8 @@
  *    (§17.2.3), ACK to its INVITE, CANCEL to the INVITE it cancels (§9.2);
  *  - ACKs for a 2xx to the INVITE server transaction in Accepted that sent
  *    the 2xx (RFC 6026), by Call-ID, From tag, CSeq number and To tag;
+ *  - merged requests (§8.2.2.2): the live server transactions whose
+ *    request has no To tag, by Call-ID, From tag and CSeq (with method);
  *  - asynchronous send failures by send id.
  *
  * One chained hash table holds every key; nodes are embedded in the
@@ -323,6 +325,20 @@ static uint64_t hash_dialog(const sipsess__txl *txl, const sipsess__tx_reqkey *k
     return sip_final(&s);
 }
 
+/* §8.2.2.2: From tag, Call-ID and CSeq "exactly match": byte for byte
+ * (tags and Call-IDs are case-sensitive, §19.3, §20.8), the CSeq method
+ * by its text (§7.1). */
+static uint64_t hash_merge(const sipsess__txl *txl, const sipsess__tx_reqkey *k)
+{
+    sip_state s;
+    sip_init(&s, txl->sipkey, SIPSESS__TXK_MERGE);
+    sip_str(&s, k->callid, false);
+    sip_str(&s, k->from_tag, false);
+    sip_u64(&s, k->cseq);
+    sip_str(&s, k->mname, false);
+    return sip_final(&s);
+}
+
 static uint64_t hash_send(const sipsess__txl *txl, uint64_t id)
 {
     sip_state s;
@@ -353,6 +369,21 @@ void sipsess__tx_hash_accepted(sipsess__txn *t)
     if (t->k.cookie)
         tab_insert(t->txl, &t->hn_dlg, SIPSESS__TXK_ACCEPTED,
                    hash_dialog(t->txl, &t->k, SIPSESS__TXK_ACCEPTED));
+}
+
+/* Requests that can be merged: those without a To tag (a request in a
+ * dialog has one, §8.2.2.2), with the fields the key needs; not ACK (no
+ * transaction) nor CANCEL (it names another transaction, §9.2). */
+static bool mergeable(const sipsess__tx_reqkey *k)
+{
+    return k->to_tag.len == 0 && k->has_cseq && k->callid.len &&
+           k->method != SIPSESS_METHOD_ACK && k->method != SIPSESS_METHOD_CANCEL;
+}
+
+void sipsess__tx_hash_merge(sipsess__txn *t)
+{
+    if (mergeable(&t->k))
+        tab_insert(t->txl, &t->hn_merge, SIPSESS__TXK_MERGE, hash_merge(t->txl, &t->k));
 }
 
 void sipsess__tx_hash_send(sipsess__txn *t, uint64_t id)
@@ -466,6 +497,30 @@ sipsess__txn *sipsess__tx_match_send(sipsess__txl *txl, uint64_t id)
 {
     send_ctx c = {id};
     return tab_find(txl, SIPSESS__TXK_SEND, hash_send(txl, id), match_send, &c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Merged requests: §8.2.2.2                                           */
+
+typedef struct merge_ctx {
+    const sipsess__txn *st;
+} merge_ctx;
+
+static bool match_merge(const sipsess__txn *t, const void *ctx)
+{
+    const sipsess__txn *st = ((const merge_ctx *)ctx)->st;
+    return t != st && t->server && t->k.has_cseq && t->k.cseq == st->k.cseq &&
+           t->k.to_tag.len == 0 && sipsess__tx_str_eq(t->k.callid, st->k.callid) &&
+           sipsess__tx_str_eq(t->k.from_tag, st->k.from_tag) &&
+           sipsess__tx_same_method(t->method, t->mname, st->method, st->mname);
+}
+
+sipsess__txn *sipsess__st_merged(sipsess__txl *txl, const sipsess__txn *st)
+{
+    if (!txl || !st || !st->server || !mergeable(&st->k))
+        return NULL;
+    merge_ctx c = {st};
+    return tab_find(txl, SIPSESS__TXK_MERGE, hash_merge(txl, &st->k), match_merge, &c);
 }
 
 /* ------------------------------------------------------------------ */

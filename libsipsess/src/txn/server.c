@@ -114,6 +114,7 @@ void sipsess__tx_server_on_request(sipsess__txl *txl, sipsess__rx *rx)
     }
     sipsess__tx_link(txl, t);
     sipsess__tx_hash_server(t);
+    sipsess__tx_hash_merge(t);
     if (t->kind == SIPSESS__IST)
         sipsess__tx_ist_start(t);
     /* A request with a recoverable parse error gets its transaction too:

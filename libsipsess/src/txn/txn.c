@@ -174,6 +174,7 @@ static void tx_destroy(sipsess__txn *t)
     sipsess__tx_unhash(t, &t->hn_main);
     sipsess__tx_unhash(t, &t->hn_dlg);
     sipsess__tx_unhash(t, &t->hn_send);
+    sipsess__tx_unhash(t, &t->hn_merge);
     if (t->state != SIPSESS__TS_TERMINATED)
         txl->live--;
     if (t->prev)
@@ -239,6 +240,7 @@ static void tx_unlink(sipsess__txn *t)
     sipsess__tx_unhash(t, &t->hn_main);
     sipsess__tx_unhash(t, &t->hn_dlg);
     sipsess__tx_unhash(t, &t->hn_send);
+    sipsess__tx_unhash(t, &t->hn_merge);
     t->txl->live--;
 }
 
@@ -386,7 +388,7 @@ sipsess__txn *sipsess__tx_alloc(void)
     sipsess__timer_init(&t->t_timeout, on_timeout, t);
     sipsess__timer_init(&t->t_end, on_end, t);
     sipsess__timer_init(&t->t_100, on_100, t);
-    t->hn_main.t = t->hn_dlg.t = t->hn_send.t = t;
+    t->hn_main.t = t->hn_dlg.t = t->hn_send.t = t->hn_merge.t = t;
     return t;
 }
 

@@ -138,6 +138,19 @@ int sipsess__st_reply(sipsess__txn *st, unsigned status, const char *reason,
  *  cancels (§9.2 matching), or NULL (the TU answers 481). */
 sipsess__txn *sipsess__st_cancel_target(sipsess__txl *txl, const sipsess__txn *cancel_st);
 
+/**
+ * §8.2.2.2 merged requests: another server transaction, not yet
+ * Terminated, whose request has no To tag and the same From tag, Call-ID
+ * and CSeq (number and method) as the request of `st`, which has no To tag
+ * either — the same request reached this UA over another path (it did
+ * not match that transaction by §17.2.3, or it would have been absorbed
+ * as a retransmission). NULL when there is none, when `st`'s request has
+ * a To tag, or for ACK and CANCEL (a CANCEL shares its INVITE's fields
+ * but another method). O(1): a hash of the live server transactions
+ * without To tag.
+ */
+sipsess__txn *sipsess__st_merged(sipsess__txl *txl, const sipsess__txn *st);
+
 /* ---- outside any transaction (stateless.c) ---- */
 
 /** Where a request to `next_hop` goes (as sipsess__ct_new picks it). A TCP

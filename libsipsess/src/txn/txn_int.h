@@ -51,6 +51,8 @@ typedef enum sipsess__tx_key {
     SIPSESS__TXK_ACCEPTED = 'A', /* IST in Accepted (cookie): Call-ID, From tag,
                                     CSeq number, for the ACK of its 2xx */
     SIPSESS__TXK_SEND = 'I',   /* send id of the last message sent */
+    SIPSESS__TXK_MERGE = 'G',  /* server txn whose request has no To tag: Call-ID,
+                                  From tag, CSeq number and method (§8.2.2.2) */
 } sipsess__tx_key;
 
 typedef struct sipsess__tx_node {
@@ -151,6 +153,7 @@ struct sipsess__txn {
     sipsess__tx_node hn_main;   /* CLIENT or SERVER key */
     sipsess__tx_node hn_dlg;    /* 2543 or ACCEPTED key (server) */
     sipsess__tx_node hn_send;   /* SEND key */
+    sipsess__tx_node hn_merge;  /* MERGE key (server, request without To tag) */
     uint64_t send_id;
 
     void *user;
@@ -196,6 +199,9 @@ void sipsess__tx_unhash(sipsess__txn *t, sipsess__tx_node *n);
 void sipsess__tx_hash_client(sipsess__txn *t);
 void sipsess__tx_hash_server(sipsess__txn *t);
 void sipsess__tx_hash_send(sipsess__txn *t, uint64_t id);
+/** A new server transaction whose request has no To tag: index it for
+ *  sipsess__st_merged (§8.2.2.2). */
+void sipsess__tx_hash_merge(sipsess__txn *t);
 /** An IST entering Accepted: index it for the ACK of its 2xx. */
 void sipsess__tx_hash_accepted(sipsess__txn *t);
 /** Fill `k` from a received request. */

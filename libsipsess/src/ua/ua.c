@@ -1,7 +1,8 @@
 /*
  * User agent core (RFC 3261 §8): configuration, listeners, loop driving,
  * and the UAS checks every request goes through before a method handler
- * sees it (§8.2: method, URI scheme, Require, malformed requests), the
+ * sees it (§8.2: method, URI scheme, merged requests, Require, malformed
+ * requests), the
  * routing of requests to dialogs and sessions (§12.2.2, §9.2) and of the
  * rest to the UA delegate, and out-of-dialog client requests.
  *
@@ -174,6 +175,14 @@ SIPSESS_API int sipsess_ua_config_set_auto_prack(sipsess_ua_config *cfg, int on)
     if (!cfg)
         return SIPSESS_EINVAL;
     cfg->sess.auto_prack = on != 0;
+    return 0;
+}
+
+SIPSESS_API int sipsess_ua_config_set_accept_forks(sipsess_ua_config *cfg, int on)
+{
+    if (!cfg)
+        return SIPSESS_EINVAL;
+    cfg->sess.accept_forks = on != 0;
     return 0;
 }
 
@@ -385,6 +394,14 @@ static void on_request(void *arg, sipsess__txn *st)
     sipsess_uri_scheme sc = sipsess_uri_scheme_id(sipsess_msg_ruri(req));
     if (sc != SIPSESS_URI_SIP && sc != SIPSESS_URI_SIPS && sc != SIPSESS_URI_TEL) {
         reply(ua, st, 416, NULL, NULL);
+        return;
+    }
+    /* §8.2.2.2: a request without To tag whose From tag, Call-ID and CSeq
+     * are those of a request still in a server transaction, but which did
+     * not match that transaction (another branch: it came over another
+     * path, a proxy forked it back to us), is a merged request: 482. */
+    if (!tagged && sipsess__st_merged(ua->txl, st)) {
+        reply(ua, st, 482, NULL, NULL);
         return;
     }
     /* §8.2.2.3: Require with tags we do not support → 420 + Unsupported. */
@@ -667,34 +684,6 @@ static void on_ct(void *arg, sipsess__txn *ct, const sipsess_msg *resp, int err)
         sipsess__free(rc);
 }
 
-/* "Name: value" lines separated by CRLF (or LF) → builder headers. */
-static int add_extra_headers(sipsess_msgbuilder *b, const char *extra)
-{
-    const char *p = extra;
-    while (p && *p) {
-        const char *eol = strchr(p, '\n');
-        const char *end = eol ? eol : p + strlen(p);
-        const char *le = end;
-        if (le > p && le[-1] == '\r')
-            le--;
-        if (le > p) {
-            const char *colon = memchr(p, ':', (size_t)(le - p));
-            if (!colon)
-                return SIPSESS_EINVAL;
-            const char *ne = colon, *vs = colon + 1;
-            while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
-                ne--;
-            while (vs < le && (*vs == ' ' || *vs == '\t'))
-                vs++;
-            sipsess_str name = {p, (size_t)(ne - p)}, val = {vs, (size_t)(le - vs)};
-            int e = sipsess_msgbuilder_header_str(b, name, val);
-            if (e)
-                return e;
-        }
-        p = eol ? eol + 1 : end;
-    }
-    return 0;
-}
 
 SIPSESS_API int sipsess_ua_request(sipsess_ua *ua, const char *method, const char *uri,
                                    const char *extra_headers, const void *body, size_t body_len,
@@ -760,7 +749,7 @@ SIPSESS_API int sipsess_ua_request(sipsess_ua *ua, const char *method, const cha
         (e = sipsess_msgbuilder_header(b, "Call-ID", callid)) ||
         (e = sipsess_msgbuilder_header(b, "CSeq", cseq)) ||
         (e = sipsess_msgbuilder_header(b, "User-Agent", ua->cfg.user_agent)) ||
-        (e = add_extra_headers(b, extra_headers)))
+        (e = sipsess_msgbuilder_header_lines(b, extra_headers)))
         goto out;
     if (body_len && (e = sipsess_msgbuilder_body(b, body, body_len, content_type)))
         goto out;
