@@ -2,7 +2,7 @@
 #   make            library (.so + .a + pkg-config file) and tools (build/bin/)
 #   make test       installs missing Debian packages, builds, runs every suite
 #   make demo       parses and pretty-prints the RFC 4475/5118 messages
-#   make bench      parser figures (never pass/fail)
+#   make bench      parser, UAS (SIPp) and idle-session figures (never pass/fail)
 #   make fuzz       bounded libFuzzer runs (FUZZ_SECONDS per target)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       only install the missing Debian packages

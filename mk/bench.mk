@@ -9,5 +9,17 @@ $(BENCH_BIN): bench/parse_bench.c bench/msg_walk.c bench/msg_walk.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BENCH) -o $@ bench/parse_bench.c bench/msg_walk.c $(STATIC)
 
-bench: $(BENCH_BIN)
+# Idle-session cost over the in-memory network (bench/sessions_bench.c),
+# linked like the parse benchmark to this build's static library.
+SESS_BENCH_BIN := $(B)/bench/sessions_bench
+$(SESS_BENCH_BIN): bench/sessions_bench.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BENCH) -D_GNU_SOURCE -o $@ bench/sessions_bench.c $(STATIC)
+
+# uas_c: SIPp's uac against build/bin/sipsess-ua (bench/uas_bench.sh);
+# sessions: SESS_BENCH_MAX idle sessions at most (default 100000).
+SESS_BENCH_MAX ?= 100000
+bench: $(BENCH_BIN) $(SESS_BENCH_BIN) $(B)/bin/sipsess-ua
 	@$(BENCH_BIN) $(BENCH_DIR)
+	@bash bench/uas_bench.sh $(B)/bin/sipsess-ua
+	@$(SESS_BENCH_BIN) $(SESS_BENCH_MAX)

@@ -2,7 +2,7 @@
  * sipsess-ua — the reference user agent, built only on the public API.
  *
  *   sipsess-ua --listen SPEC [--listen SPEC]... [--log-level LEVEL] [--trace]
- *              [--print-ports] [--t1 MS] [--linger MS]
+ *              [--print-ports] [--print-rusage] [--t1 MS] [--linger MS]
  *              [--answer [--answer-delay MS] [--reinvite-after MS] [--refer-follow]]
  *              [--call URI [--rate R] [--max-concurrent M]]
  *              [--count N] [--duration S]
@@ -36,6 +36,10 @@
  * --linger MS  after the last call, keep serving MS ms before exiting
  *            (late retransmissions; a TCP peer that keeps the connection
  *            for a while after its last call, as SIPp's uas does).
+ * --print-rusage  at exit, after the "calls" line, print this process's
+ *            own resource usage (getrusage RUSAGE_SELF) as one line:
+ *            "rusage utime_us U stime_us S maxrss_kb M" (the benchmark
+ *            bench/uas_bench.sh reads it).
  *
  * A call succeeds when it got (or we sent) a 2xx, was confirmed by the ACK
  * and ended with a BYE that got a 2xx (ours) or that we answered (the
@@ -54,6 +58,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sys/resource.h>
+
 #include <sipsess/sipsess.h>
 
 #include "ua_sdp.h"
@@ -66,7 +72,7 @@
 static struct {
     const char *listens[MAX_LISTEN];
     int nlisten;
-    int trace, print_ports, answer, refer_follow;
+    int trace, print_ports, print_rusage, answer, refer_follow;
     sipsess_log_level level;
     const char *options_uri, *call_uri;
     long count;        /* -1: not given */
@@ -1177,7 +1183,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: sipsess-ua --listen SPEC [--listen SPEC]... [--log-level LEVEL] [--trace]\n"
-            "                  [--print-ports] [--t1 MS] [--linger MS]\n"
+            "                  [--print-ports] [--print-rusage] [--t1 MS] [--linger MS]\n"
             "                  [--answer [--answer-delay MS] [--reinvite-after MS] [--refer-follow]]\n"
             "                  [--call URI [--rate R] [--max-concurrent M]]\n"
             "                  [--count N] [--duration S] [--options URI]\n"
@@ -1217,6 +1223,9 @@ static int parse_args(int argc, char **argv)
             continue;
         } else if (!strcmp(a, "--print-ports")) {
             g_opt.print_ports = 1;
+            continue;
+        } else if (!strcmp(a, "--print-rusage")) {
+            g_opt.print_rusage = 1;
             continue;
         } else if (!strcmp(a, "--answer")) {
             g_opt.answer = 1;
@@ -1391,5 +1400,13 @@ int main(int argc, char **argv)
         rc = 1;
     printf("calls attempted %u ok %u failed %u\n", g_stats.attempted, g_stats.ok,
            g_stats.failed);
+    if (g_opt.print_rusage) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) == 0)
+            printf("rusage utime_us %lld stime_us %lld maxrss_kb %ld\n",
+                   (long long)ru.ru_utime.tv_sec * 1000000 + (long long)ru.ru_utime.tv_usec,
+                   (long long)ru.ru_stime.tv_sec * 1000000 + (long long)ru.ru_stime.tv_usec,
+                   (long)ru.ru_maxrss);
+    }
     return rc;
 }

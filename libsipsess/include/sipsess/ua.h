@@ -44,7 +44,7 @@ typedef void (*sipsess_trace_fn)(int outgoing, const char *transport, const char
 typedef enum sipsess_limit {
     SIPSESS_LIMIT_MSG_SIZE = 1,       /**< bytes per message (65536) */
     SIPSESS_LIMIT_HEADERS,            /**< header values per message (256) */
-    SIPSESS_LIMIT_TRANSACTIONS,       /**< open transactions (10000); beyond: 503 */
+    SIPSESS_LIMIT_TRANSACTIONS,       /**< open transactions (100000; each call holds two for 32 s after it ends); beyond: 503 */
     SIPSESS_LIMIT_TCP_CONNECTIONS,    /**< open TCP connections (1024) */
     SIPSESS_LIMIT_TCP_BUFFER,         /**< bytes buffered per connection (2 x msg size) */
     SIPSESS_LIMIT_TCP_IDLE_MS,        /**< idle TCP connection timeout (300000) */

@@ -33,7 +33,7 @@ typedef enum sipsess__txn_state {
 typedef struct sipsess__txn_timers {
     uint32_t t1, t2, t4;       /* ms; defaults 500, 4000, 5000 */
     uint32_t trying_100_ms;    /* IST: auto 100 Trying when the TU is silent (200) */
-    uint32_t max_transactions; /* new server transactions past this get 503 (default 10000) */
+    uint32_t max_transactions; /* new server transactions past this get 503 (default 100000) */
 } sipsess__txn_timers;
 
 void sipsess__txn_timers_init(sipsess__txn_timers *t);
