@@ -103,27 +103,6 @@ static inline sipsess_str take_token(struct scan *s)
     return take_class(s, SIPSESS__C_TOKEN);
 }
 
-static inline uint64_t ld8(const char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return w;
-}
-
-static inline uint32_t ld4(const char *p)
-{
-    uint32_t w;
-    memcpy(&w, p, 4);
-    return w;
-}
-
-static inline uint16_t ld2(const char *p)
-{
-    uint16_t w;
-    memcpy(&w, p, 2);
-    return w;
-}
-
 /* Case-insensitive equality of a token with a lower-case literal of the
  * same length, a word at a time (loads overlap rather than pass either
  * end). OR 0x20 folds case; it cannot make another token byte equal a
@@ -136,16 +115,16 @@ static inline bool tok_ieq(const char *p, const char *lit, size_t n)
     if (n >= 8) {
         size_t i = 0;
         for (; i + 8 < n; i += 8)
-            if ((ld8(p + i) | 0x2020202020202020u) != ld8(lit + i))
+            if ((sipsess__ld8(p + i) | 0x2020202020202020u) != sipsess__ld8(lit + i))
                 return false;
-        return (ld8(p + n - 8) | 0x2020202020202020u) == ld8(lit + n - 8);
+        return (sipsess__ld8(p + n - 8) | 0x2020202020202020u) == sipsess__ld8(lit + n - 8);
     }
     if (n >= 4)
-        return (ld4(p) | 0x20202020u) == ld4(lit) &&
-               (ld4(p + n - 4) | 0x20202020u) == ld4(lit + n - 4);
+        return (sipsess__ld4(p) | 0x20202020u) == sipsess__ld4(lit) &&
+               (sipsess__ld4(p + n - 4) | 0x20202020u) == sipsess__ld4(lit + n - 4);
     if (n >= 2)
-        return (uint16_t)(ld2(p) | 0x2020u) == ld2(lit) &&
-               (uint16_t)(ld2(p + n - 2) | 0x2020u) == ld2(lit + n - 2);
+        return (uint16_t)(sipsess__ld2(p) | 0x2020u) == sipsess__ld2(lit) &&
+               (uint16_t)(sipsess__ld2(p + n - 2) | 0x2020u) == sipsess__ld2(lit + n - 2);
     return n == 0 || ((unsigned char)p[0] | 0x20) == (unsigned char)lit[0];
 }
 

@@ -79,27 +79,6 @@ SIPSESS_API const char *sipsess_hdr_id_str(sipsess_hdr_id id)
  * where a letter is expected and nowhere else, which keeps the test exact
  * for any input byte ("Call\rID" is not "Call-ID"). Loads overlap rather
  * than read past either string. */
-static inline uint64_t ld8(const char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return w;
-}
-
-static inline uint32_t ld4(const char *p)
-{
-    uint32_t w;
-    memcpy(&w, p, 4);
-    return w;
-}
-
-static inline uint16_t ld2(const char *p)
-{
-    uint16_t w;
-    memcpy(&w, p, 2);
-    return w;
-}
-
 #define FOLD_EQ(x, n, t) ((((x) | (((n) >> 1) & (t))) == ((n) | (((n) >> 1) & (t)))))
 
 static bool name_eq(const char *in, const char *canon, size_t len)
@@ -108,15 +87,15 @@ static bool name_eq(const char *in, const char *canon, size_t len)
     if (len >= 8) {
         size_t i = 0;
         for (; i + 8 < len; i += 8)
-            if (!FOLD_EQ(ld8(in + i), ld8(canon + i), m8))
+            if (!FOLD_EQ(sipsess__ld8(in + i), sipsess__ld8(canon + i), m8))
                 return false;
-        return FOLD_EQ(ld8(in + len - 8), ld8(canon + len - 8), m8);
+        return FOLD_EQ(sipsess__ld8(in + len - 8), sipsess__ld8(canon + len - 8), m8);
     }
     if (len >= 4)
-        return FOLD_EQ(ld4(in), ld4(canon), (uint32_t)m8) &&
-               FOLD_EQ(ld4(in + len - 4), ld4(canon + len - 4), (uint32_t)m8);
-    return FOLD_EQ(ld2(in), ld2(canon), (uint16_t)m8) &&
-           FOLD_EQ(ld2(in + len - 2), ld2(canon + len - 2), (uint16_t)m8);
+        return FOLD_EQ(sipsess__ld4(in), sipsess__ld4(canon), (uint32_t)m8) &&
+               FOLD_EQ(sipsess__ld4(in + len - 4), sipsess__ld4(canon + len - 4), (uint32_t)m8);
+    return FOLD_EQ(sipsess__ld2(in), sipsess__ld2(canon), (uint16_t)m8) &&
+           FOLD_EQ(sipsess__ld2(in + len - 2), sipsess__ld2(canon + len - 2), (uint16_t)m8);
 }
 
 /* Runs once per header line of every message: one hash, one length test

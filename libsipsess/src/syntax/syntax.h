@@ -57,6 +57,29 @@ static inline int sipsess__lower(int c)
     return (c >= 'A' && c <= 'Z') ? c + 32 : c;
 }
 
+/* Unaligned little loads for word-at-a-time compares; memcpy compiles to one
+ * mov and keeps strict aliasing and alignment rules intact. */
+static inline uint64_t sipsess__ld8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline uint32_t sipsess__ld4(const char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+static inline uint16_t sipsess__ld2(const char *p)
+{
+    uint16_t w;
+    memcpy(&w, p, 2);
+    return w;
+}
+
 /** Case-insensitive compare of a view with a NUL-terminated ASCII string. */
 bool sipsess__str_ieq(sipsess_str a, const char *lit);
 bool sipsess__str_ieq2(sipsess_str a, sipsess_str b);
