@@ -250,6 +250,15 @@ SIPSESS_API void sipsess_response_delegate_set_on_accept(sipsess_response_delega
 SIPSESS_API void sipsess_response_delegate_set_on_redirect(sipsess_response_delegate *d, sipsess_response_cb cb);
 /** Also called with resp NULL on timeout or transport error. */
 SIPSESS_API void sipsess_response_delegate_set_on_reject(sipsess_response_delegate *d, sipsess_response_cb cb);
+/** Destroy notifier for the userdata given with the delegate: called
+ *  exactly once for each request sent with it, after that request's last
+ *  callback (its final response, a timeout, the end of the session or of
+ *  the UA; for an INVITE, after the forks it may still accept; for a
+ *  re-INVITE, after the retry that follows a 491). Not called when the
+ *  function that sends returns an error: the caller keeps the userdata
+ *  then. Lets bindings hold a reference exactly as long as it is needed. */
+SIPSESS_API void sipsess_response_delegate_set_destroy(sipsess_response_delegate *d,
+                                                       void (*destroy)(void *userdata));
 
 /* ------------------------------------------------------------------ */
 /* UA delegate: new sessions and out-of-dialog requests                */
@@ -283,6 +292,8 @@ SIPSESS_API void sipsess_ua_delegate_set_on_request(sipsess_ua_delegate *d, sips
 /** Install (copied) on the UA; `destroy` as for sessions. */
 SIPSESS_API int sipsess_ua_set_delegate(sipsess_ua *ua, const sipsess_ua_delegate *d,
                                         void *userdata, void (*destroy)(void *userdata));
+/** The userdata of the installed UA delegate (NULL when none). */
+SIPSESS_API void *sipsess_ua_userdata(const sipsess_ua *ua);
 
 /* ------------------------------------------------------------------ */
 /* Outgoing sessions and in-dialog requests                            */

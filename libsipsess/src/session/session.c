@@ -555,6 +555,13 @@ RSET(on_redirect)
 RSET(on_reject)
 #undef RSET
 
+SIPSESS_API void sipsess_response_delegate_set_destroy(sipsess_response_delegate *d,
+                                                       void (*destroy)(void *userdata))
+{
+    if (d)
+        d->destroy = destroy;
+}
+
 /* ------------------------------------------------------------------ */
 /* queries (public)                                                    */
 

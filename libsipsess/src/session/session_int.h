@@ -42,6 +42,7 @@ struct sipsess_session_delegate {
 
 struct sipsess_response_delegate {
     sipsess_response_cb on_trying, on_progress, on_accept, on_redirect, on_reject;
+    void (*destroy)(void *userdata);
 };
 
 typedef struct sipsess__creq sipsess__creq;
@@ -122,6 +123,7 @@ struct sipsess__creq {
     uint32_t cseq;
     sipsess_response_delegate rd;
     void *rd_ud;
+    bool owns_ud;                 /* rd.destroy(rd_ud) is ours to call: set once sent */
     bool initial;                 /* the session-creating INVITE */
     bool has_offer;
     bool cancelled;

@@ -66,7 +66,13 @@ void sipsess__creq_free(sipsess__creq *c)
     sipsess__free(c->body);
     sipsess__free(c->ctype);
     sipsess__free(c->extra);
+    bool notify = c->owns_ud && c->rd.destroy;
+    void (*destroy)(void *) = c->rd.destroy;
+    void *ud = c->rd_ud;
     sipsess__free(c);
+    /* last: the notifier may release what the callbacks used */
+    if (notify)
+        destroy(ud);
 }
 
 static sipsess__creq *creq_new(sipsess__sl *sl, sipsess_session *s, sipsess_method m,
@@ -95,6 +101,7 @@ static void creq_link(sipsess__creq *c)
     if (sl->creqs)
         sl->creqs->prev = c;
     sl->creqs = c;
+    c->owns_ud = true; /* sent: a failure to send leaves the userdata to the caller */
     if (c->s && !c->initial)
         c->s->nout++;
 }
@@ -813,6 +820,8 @@ static void on_glare_timer(sipsess__timer *t, void *arg)
             int rc = sipsess__uac_reinvite(s, g->body, g->len, g->ctype, g->extra, &g->rd, g->rd_ud);
             if (rc)
                 rd_call(g, g->rd.on_reject, s, NULL);
+            else
+                g->owns_ud = false; /* the retry's request owns it now */
         }
         sipsess__creq_free(g);
     }
@@ -828,6 +837,8 @@ static void glare_schedule(sipsess_session *s, sipsess__creq *c)
         rd_call(c, c->rd.on_reject, s, NULL);
         return;
     }
+    g->owns_ud = c->owns_ud; /* the pending retry carries the userdata on */
+    c->owns_ud = false;
     g->body = c->body;
     g->len = c->len;
     g->ctype = c->ctype;

@@ -818,6 +818,11 @@ SIPSESS_API int sipsess_ua_set_delegate(sipsess_ua *ua, const sipsess_ua_delegat
     return 0;
 }
 
+SIPSESS_API void *sipsess_ua_userdata(const sipsess_ua *ua)
+{
+    return ua ? ua->del_ud : NULL;
+}
+
 SIPSESS_API int sipsess_ua_invite(sipsess_ua *ua, const char *uri, const void *body, size_t len,
                                   const char *content_type, const char *extra_headers,
                                   const sipsess_response_delegate *rd, void *rd_userdata,
