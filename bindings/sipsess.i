@@ -427,9 +427,10 @@ static int sb_rd_make(sb_ua *u, sb_obj handler, sipsess_response_delegate **d, s
  * the binding still owns the context (the library calls no notifier). */
 #define SB_SEND(u, handler, call)                                                          \
     do {                                                                                   \
+        sb_ua *u_ = (u); /* read once: the call may end the session and its context */     \
         sipsess_response_delegate *d_ = NULL;                                              \
         sb_rd *rd_ = NULL;                                                                 \
-        int rc_ = sb_rd_make((u), (handler), &d_, &rd_);                                   \
+        int rc_ = sb_rd_make(u_, (handler), &d_, &rd_);                                    \
         if (rc_)                                                                           \
             return rc_;                                                                    \
         sipsess_response_delegate *rdd = d_;                                               \
@@ -438,7 +439,7 @@ static int sb_rd_make(sb_ua *u, sb_obj handler, sipsess_response_delegate **d, s
         sipsess_response_delegate_free(d_);                                                \
         if (rc_ && rd_)                                                                    \
             sb_rd_destroy(rd_);                                                            \
-        sb_after_send(u);                                                                  \
+        sb_after_send(u_);                                                                 \
         return rc_;                                                                        \
     } while (0)
 
@@ -519,6 +520,23 @@ static void sb_ua_trace(int outgoing, const char *transport, const char *local,
 
 static int sb_memnet_filter(const char *from, const char *to, const char *data, size_t len,
                             void *ud);
+
+/* Out-of-dialog request responses: handler(response or none, final, err)
+ * for each response; the context goes with the final one (or the error). */
+static void sb_ua_response(const sipsess_msg *msg, int final, int err, void *ud)
+{
+    sb_rd *rd = (sb_rd *)ud;
+    sb_arg a[3];
+    a[0].kind = msg ? SB_A_MSG : SB_A_NONE;
+    a[0].v.m = msg;
+    a[1].kind = SB_A_INT;
+    a[1].v.i = final || err;
+    a[2].kind = SB_A_INT;
+    a[2].v.i = err;
+    sb_invoke(rd->u, rd->handler, SB_CALL_FUNCTION, "on_response", a, 3, NULL);
+    if (final || err)
+        sb_rd_destroy(rd);
+}
 
 /* Free the UA: every session ends (on_terminated runs), kept requests are
  * released, and the script's objects are dropped. */
@@ -716,6 +734,21 @@ typedef struct sb_Message {} sb_Message;
 %constant int REL100_SUPPORTED = SIPSESS_100REL_SUPPORTED;
 %constant int REL100_REQUIRED = SIPSESS_100REL_REQUIRED;
 
+%inline %{
+/* Parse one SIP message (bytes) into a Message; raises / returns nil,msg
+ * on a malformed one. */
+static sb_Message *parse(const sb_bytes *data)
+{
+    sipsess_msg *m = NULL;
+    sb_last_err = data ? sipsess_msg_parse(data->p, data->len, NULL, &m, NULL) : SIPSESS_EINVAL;
+    if (sb_last_err) {
+        sipsess_msg_free(m);
+        return NULL;
+    }
+    return m;
+}
+%}
+
 const char *sipsess_strerror(int err);
 const char *sipsess_errname(int err);
 const char *sipsess_version(void);
@@ -908,6 +941,36 @@ static int sb_memnet_filter(const char *from, const char *to, const char *data, 
     const int next_timeout;
     const double now;
 
+    /** Send an out-of-dialog request (OPTIONS, MESSAGE, ...) to `uri`;
+     *  handler(response, final, err) gets each response (response none
+     *  and err ETIMEDOUT/ETRANSPORT when there is none). */
+    sb_rc request(sb_envp cur, const char *method, const char *uri, const char *headers = NULL,
+                  const sb_bytes *body = NULL, const char *content_type = NULL,
+                  sb_obj handler = 0) {
+        if ($self->closed) {
+            sb_release($self->env, handler);
+            return SIPSESS_ESTATE;
+        }
+        sb_rd *rd = NULL;
+        if (handler) {
+            rd = (sb_rd *)calloc(1, sizeof *rd);
+            if (!rd) {
+                sb_release($self->env, handler);
+                return SIPSESS_ENOMEM;
+            }
+            rd->u = $self;
+            rd->handler = handler;
+            rd->mode = SB_CALL_FUNCTION;
+        }
+        int rc = sipsess_ua_request($self->ua, method, uri, headers, body ? body->p : NULL,
+                                    body ? body->len : 0, content_type,
+                                    rd ? sb_ua_response : NULL, rd);
+        if (rc && rd)
+            sb_rd_destroy(rd);
+        sb_after_send($self);
+        return rc;
+    }
+
     /** Place a call; returns the Session. `delegate` gets its in-dialog
      *  requests, `handler` the INVITE's responses. */
     sb_session *invite(const char *uri, const sb_bytes *body = NULL, const char *content_type = NULL,
@@ -1061,23 +1124,23 @@ static double sb_ua_now_get(sb_ua *u) { return u->closed ? 0.0 : (double)sipsess
     }
     sb_rc cancel(const char *headers = NULL) {
         sb_session *c = sb_sess_ctx($self);
+        sb_ua *u = c ? c->u : NULL;
         int rc = sipsess_session_cancel($self, headers);
-        if (c)
-            sb_after_send(c->u);
+        sb_after_send(u);
         return rc;
     }
     sb_rc ack(const sb_bytes *body = NULL, const char *content_type = NULL) {
         sb_session *c = sb_sess_ctx($self);
+        sb_ua *u = c ? c->u : NULL;
         int rc = sipsess_session_ack($self, body ? body->p : NULL, body ? body->len : 0, content_type);
-        if (c)
-            sb_after_send(c->u);
+        sb_after_send(u);
         return rc;
     }
     sb_rc terminate() {
         sb_session *c = sb_sess_ctx($self);
+        sb_ua *u = c ? c->u : NULL;
         int rc = sipsess_session_terminate($self);
-        if (c)
-            sb_after_send(c->u);
+        sb_after_send(u);
         return rc;
     }
 }
@@ -1170,6 +1233,7 @@ static sb_text sb_Session_remote_target_get(sipsess_session *s) { return sipsess
     }
     /** The whole request as a Message (kept as long as the Message). */
     sb_Message *message() {
+        sb_last_err = 0;
         if (!$self->req)
             return NULL;
         return sipsess_msg_ref((sipsess_msg *)sipsess_request_msg($self->req));

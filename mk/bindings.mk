@@ -53,3 +53,23 @@ $(B)/bin/sipsess-lua: tools/sipsess_lua.c $(B)/bindings/sipsess_lua_wrap.c $(STA
 python: $(PY_PKG)/.built
 lua: $(B)/lua/sipsess.so $(B)/bin/sipsess-lua
 bindings: python lua
+
+# ---------------------------------------------------------------------
+# Suites (part of `make test`): pytest against Debian's python3, busted
+# under stock lua5.4 (and through sipsess-lua), each with the C tools as
+# peers. BINDINGS_ENV is what a script needs to find the build tree.
+BUSTED ?= /usr/bin/busted
+BINDINGS_ENV = PYTHONPATH=$(abspath $(B))/python \
+	SIPSESS_LUA_CPATH='$(abspath $(B))/lua/?.so' \
+	SIPSESS_LUA_HOST=$(abspath $(B))/bin/sipsess-lua \
+	SIPSESS_UA=$(abspath $(B))/bin/sipsess-ua \
+	SIPSESS_PYTHON=$(PYTHON) SIPSESS_BUILD=$(abspath $(B))
+
+.PHONY: test-python test-lua
+test-python: python $(B)/bin/sipsess-ua
+	$(BINDINGS_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python
+
+test-lua: lua $(B)/bin/sipsess-ua
+	cd tests/lua && $(BINDINGS_ENV) $(LUA) $(BUSTED) --output=utfTerminal .
+
+TEST_SUITES += test-python test-lua

@@ -21,17 +21,27 @@ DEMO_FILES = $(sort $(wildcard $(SHARED)/conformance/rfc4475/*.dat)) \
 	$(sort $(wildcard $(SHARED)/conformance/rfc5118/wire/*.dat))
 
 demo: deps
-	+@$(MAKE) --no-print-directory lib examples tools
+	+@$(MAKE) --no-print-directory lib examples tools python lua
 	@test -n "$(DEMO_FILES)" || { echo "no conformance messages under SHARED=$(SHARED)" >&2; exit 1; }
-	@echo "== $(B)/bin/sipsess-parse over the $(words $(DEMO_FILES)) RFC 4475 and RFC 5118 (wire/) torture-test messages"
+	@echo "== the parser over the $(words $(DEMO_FILES)) RFC 4475 and RFC 5118 (wire/) torture-test messages"
+	@$(B)/bin/sipsess-parse -q $(DEMO_FILES) | tail -n 1
 	@echo
-	@$(B)/bin/sipsess-parse $(DEMO_FILES)
+	@echo "== a whole call between two C user agents in one process (examples/call_example.c)"
+	@$(B)/bin/call_example | tail -n 3
 	@echo
-	@echo "== a whole call between two user agents in one process (examples/call_example.c)"
-	@$(B)/bin/call_example
+	@echo "== a Python UAS (examples/demo/callee.py) and a Lua caller run by sipsess-lua"
+	@echo "   (examples/demo/caller.lua) place a real call over UDP on 127.0.0.1"
 	@echo
-	@echo "== a real call over UDP on loopback between two sipsess-ua processes"
-	@scripts/demo-call.sh $(B)
+	@scripts/demo-bindings.sh $(B) $(PYTHON)
+
+# The demo's call runs in `make test` too, so the README's main job stays
+# working.
+.PHONY: test-demo
+test-demo: python lua
+	@mkdir -p $(B)/logs
+	@scripts/demo-bindings.sh $(B) $(PYTHON) > $(B)/logs/demo.txt 2>&1 || { cat $(B)/logs/demo.txt; exit 1; }
+	@tail -n 1 $(B)/logs/demo.txt
+TEST_SUITES += test-demo
 
 # The README's C example is examples/parse_example.c, and it runs;
 # sipsess-parse reads every conformance message in both modes without failing.

@@ -509,6 +509,25 @@ class UA(_c.UA):
         final response; ``.session`` the Session)."""
         return self.invite(uri, body, content_type, headers, delegate, handler).invitation
 
+    def request(self, method: str, uri: str, headers: Headers = None, body: BodyT = None,
+                content_type: Optional[str] = None, handler: Any = None) -> Outgoing:
+        """Send an out-of-dialog request (OPTIONS, MESSAGE, ...). ``handler``
+        (fn(session=None, response)) sees each response; await the Outgoing
+        for the final one (Timeout / TransportError when there is none)."""
+        out = Outgoing(handler)
+
+        def on_response(resp, final, err):
+            if not final:
+                out._deliver("on_progress", None, resp, False)
+            elif resp is None:
+                out._deliver("on_reject", None, None, True)
+            else:
+                st = resp.status
+                kind = "on_accept" if st < 300 else "on_redirect" if st < 400 else "on_reject"
+                out._deliver(kind, None, resp, True)
+        super().request(method, uri, _headers(headers), body, content_type, on_response)
+        return out
+
     def stop(self) -> None:
         """Make run() (or serve()) return."""
         super().stop()
