@@ -16,10 +16,11 @@ $(SESS_BENCH_BIN): bench/sessions_bench.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BENCH) -D_GNU_SOURCE -o $@ bench/sessions_bench.c $(STATIC)
 
-# uas_c: SIPp's uac against build/bin/sipsess-ua (bench/uas_bench.sh);
+# uas_c, uas_python, uas_lua: SIPp's uac against sipsess-ua, bench/uas.py and
+# bench/uas.lua under sipsess-lua (bench/uas_bench.sh);
 # sessions: SESS_BENCH_MAX idle sessions at most (default 100000).
 SESS_BENCH_MAX ?= 100000
-bench: $(BENCH_BIN) $(SESS_BENCH_BIN) $(B)/bin/sipsess-ua
+bench: $(BENCH_BIN) $(SESS_BENCH_BIN) $(B)/bin/sipsess-ua python lua
 	@$(BENCH_BIN) $(BENCH_DIR)
-	@bash bench/uas_bench.sh $(B)/bin/sipsess-ua
+	@PYTHON=$(PYTHON) bash bench/uas_bench.sh $(B)
 	@$(SESS_BENCH_BIN) $(SESS_BENCH_MAX)

@@ -20,7 +20,7 @@ CFLAGS_BIND := -std=gnu11 -fPIC -fvisibility=hidden -Ilibsipsess/include $(OPT) 
 PY_INC = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 PY_EXT = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 PY_PKG := $(B)/python/sipsess
-PY_SRC := $(wildcard python/sipsess/*.py)
+PY_SRC := $(filter-out python/sipsess/core.py,$(wildcard python/sipsess/*.py))
 
 $(B)/bindings/core_wrap.c: $(BIND_SRC) $(PUB_HDR)
 	@mkdir -p $(dir $@) $(PY_PKG)

@@ -16,6 +16,8 @@ packages=(
     libcriterion-dev valgrind
     # later layers: SIPp interop, SWIG bindings for Python and Lua
     sip-tester swig python3-dev python3-pytest lua5.4 liblua5.4-dev lua-busted
+    # pip install ./python (no PyPI: setuptools from Debian, --no-build-isolation)
+    python3-pip python3-setuptools
 )
 
 check_only=0

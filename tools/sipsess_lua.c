@@ -1,7 +1,7 @@
 /*
  * sipsess-lua — a C application that embeds Lua call-control logic.
  *
- *   sipsess-lua [--timeout SEC] SCRIPT.lua [args...]
+ *   sipsess-lua [--timeout SEC] [--print-rusage] SCRIPT.lua [args...]
  *
  * The script runs with the sipsess module preloaded (require "sipsess")
  * and the usual `arg` table. It returns an application table:
@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 int luaopen_sipsess(lua_State *L);
@@ -79,16 +80,21 @@ static double now_s(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sipsess-lua [--timeout SEC] SCRIPT.lua [args...]\n");
+    fprintf(stderr, "usage: sipsess-lua [--timeout SEC] [--print-rusage] SCRIPT.lua [args...]\n"
+                    "  --timeout SEC    stop the loop after SEC seconds (exit status 1)\n"
+                    "  --print-rusage   print \"rusage utime_us U stime_us S maxrss_kb M\" at exit\n");
 }
 
 int main(int argc, char **argv)
 {
     double timeout = 0;
+    int print_rusage = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
             timeout = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--print-rusage")) {
+            print_rusage = 1;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
             return 0;
@@ -228,5 +234,13 @@ close:
         status = 1;
 out:
     lua_close(L);
+    if (print_rusage) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("rusage utime_us %lld stime_us %lld maxrss_kb %ld\n",
+               (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+               (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, ru.ru_maxrss);
+        fflush(stdout);
+    }
     return status;
 }

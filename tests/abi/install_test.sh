@@ -64,6 +64,33 @@ expect "the program loads the installed copy ($resolved)" \
     test "$resolved" = "$lib/libsipsess.so.$major"
 if out=$(LD_LIBRARY_PATH=$lib "$dest/pkgconfig_user" 2>&1); then ok "$out"; else fail "pkgconfig_user: $out"; fi
 
+echo "-- pip install --no-build-isolation ./python against the installed library"
+py=${PYTHON:-/usr/bin/python3}
+pysrc="$dest/pysrc"
+# a copy of the sources pip needs (python/ and bindings/), so the build
+# writes nothing into the checkout
+mkdir -p "$pysrc"
+cp -r "$top/python" "$top/bindings" "$pysrc/"
+if SIPSESS_PREFIX=$dest$prefix "$py" -m pip install -q --no-build-isolation --no-deps \
+        --target "$dest/site" "$pysrc/python" >"$dest/pip.log" 2>&1; then
+    ok "pip install ./python"
+    ext=$(ls "$dest"/site/sipsess/_core*.so)
+    resolved=$(ldd "$ext" | awk '/libsipsess/ {print $3}')
+    expect "the extension loads the installed copy ($resolved)" \
+        test "$resolved" = "$lib/libsipsess.so.$major"
+    if out=$(cd "$dest" && PYTHONPATH=$dest/site "$py" -c '
+import sipsess
+with sipsess.UA("udp:127.0.0.1:0") as a, sipsess.UA("udp:127.0.0.1:0") as b:
+    o = a.request("OPTIONS", "sip:x@127.0.0.1:%d" % b.port())
+    for _ in range(100):
+        a.step(5); b.step(5)
+        if o.done: break
+    print("installed sipsess", sipsess.version(), "OPTIONS ->", o.result().status)
+' 2>&1); then ok "$out"; else fail "import of the installed package: $out"; fi
+else
+    fail "pip install ./python: $(tail -n 5 "$dest/pip.log")"
+fi
+
 echo
 if ((failures)); then
     echo "install test: $failures failure(s)"
