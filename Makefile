@@ -79,7 +79,7 @@ $(B)/obj/%.o: libsipsess/src/%.c $(PUB_HDR) $(LIB_PRIV_HDR) $(FLAGS_STAMP) | $(V
 
 $(SO_REAL): $(LIB_OBJ) libsipsess/sipsess.map
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_SO) -o $@ $(LIB_OBJ)
+	$(CC) $(LDFLAGS_SO) $(EXTRA_CFLAGS) -o $@ $(LIB_OBJ)
 
 $(SO_MAJOR): $(SO_REAL)
 	ln -sf $(notdir $<) $@

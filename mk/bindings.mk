@@ -73,3 +73,24 @@ test-lua: lua $(B)/bin/sipsess-ua
 	cd tests/lua && $(BINDINGS_ENV) $(LUA) $(BUSTED) --output=utfTerminal .
 
 TEST_SUITES += test-python test-lua
+
+# The same two suites with the library, the extensions and the tools built
+# by clang with ASan+UBSan (in $(B)/asan-bind). The interpreters are not
+# instrumented, so the ASan runtime is preloaded (LD_PRELOAD) and every
+# instrumented binary links the same shared runtime (-shared-libsan).
+# Leak reports are off here: the interpreters keep memory until exit by
+# design; leaks of the library are the C suites' job (ASan and valgrind),
+# and of the bindings the suites' lifetime tests (weakref, collectgarbage).
+B_ASAN_BIND := $(B)/asan-bind
+ASAN_RT = $(shell $(CLANG) -print-file-name=libclang_rt.asan-x86_64.so)
+BIND_SAN_ENV = LD_PRELOAD=$(ASAN_RT) LD_LIBRARY_PATH=$(dir $(ASAN_RT)) \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+BIND_SAN_MAKE = $(MAKE) --no-print-directory B=$(B_ASAN_BIND) CC=$(CLANG) OPT='-O1 -g' \
+	EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -shared-libsan'
+
+.PHONY: test-bindings-asan
+test-bindings-asan:
+	+$(BIND_SAN_MAKE) python lua tools
+	+$(BIND_SAN_ENV) $(BIND_SAN_MAKE) test-python test-lua test-demo
+TEST_SUITES += test-bindings-asan
