@@ -53,6 +53,8 @@ typedef struct sb_memnet sb_memnet;
 typedef struct sb_req sb_req;
 typedef struct sb_session sb_session;
 typedef struct sb_rd sb_rd;
+typedef struct sb_timer sb_timer;
+typedef struct sb_timerh sb_timerh;
 /* The library's own objects under the names the scripts see them by, so
  * that SWIG's accessor names (sb_Session_bye) do not collide with the C
  * API's (sipsess_session_bye). */
@@ -125,6 +127,7 @@ struct sb_ua {
     int stopping;       /* stop() was called: run() returns */
     int depth;          /* > 0 inside a loop call */
     int closed;
+    int close_pending;  /* close() from one of its callbacks: at the loop call's end */
     sb_req *kept;       /* kept request handles */
     sb_lang lang;       /* the language part (pending error, current state) */
 };
@@ -157,6 +160,20 @@ struct sb_memnet {
     sb_envp env;
     sb_obj filter;
     int users;          /* UAs attached; the net outlives them */
+};
+
+/* An application timer: the context belongs to the library timer (freed
+ * by its destroy notifier), the script holds a Timer handle pointing at it
+ * while it is pending. */
+struct sb_timer {
+    sb_ua *u;
+    sb_obj fn;
+    sipsess_timer *t;
+    sb_timerh *h;
+};
+
+struct sb_timerh {
+    sb_timer *ctx; /* NULL once fired or cancelled */
 };
 
 static sb_session *sb_sess_ctx(sipsess_session *s)
@@ -443,6 +460,29 @@ static int sb_rd_make(sb_ua *u, sb_obj handler, sipsess_response_delegate **d, s
         return rc_;                                                                        \
     } while (0)
 
+/* timers -------------------------------------------------------------- */
+
+static void sb_timer_fire(void *arg)
+{
+    sb_timer *c = (sb_timer *)arg;
+    c->t = NULL;
+    if (c->h)
+        c->h->ctx = NULL;
+    c->h = NULL;
+    sb_invoke(c->u, c->fn, SB_CALL_FUNCTION, "timer", NULL, 0, NULL);
+}
+
+static void sb_timer_destroy(void *arg)
+{
+    sb_timer *c = (sb_timer *)arg;
+    if (c->h)
+        c->h->ctx = NULL;
+    sb_envp env = c->u->env;
+    sb_obj fn = c->fn;
+    free(c);
+    sb_release(env, fn);
+}
+
 /* UA ------------------------------------------------------------------ */
 
 static int sb_ua_on_invite(sipsess_ua *ua, sipsess_session *s, sipsess_request *req, void *ud)
@@ -567,6 +607,16 @@ static void sb_ua_shutdown(sb_ua *u)
     }
 }
 
+/* At the end of a loop call: the close() a callback asked for (the
+ * library must not free a UA from inside one of its callbacks). */
+static void sb_ua_close_deferred(sb_ua *u)
+{
+    if (u->close_pending && u->depth == 0) {
+        u->close_pending = 0;
+        sb_ua_shutdown(u);
+    }
+}
+
 static sb_ua *sb_ua_new(sb_config *c, sb_envp env)
 {
     sb_ua *u = (sb_ua *)calloc(1, sizeof *u);
@@ -624,15 +674,18 @@ static sb_ua *sb_ua_new(sb_config *c, sb_envp env)
 %rename(Request) sb_req;
 %rename(Session) sb_Session;
 %rename(Message) sb_Message;
+%rename(Timer) sb_timerh;
 
 %nodefaultctor sb_Session;
 %nodefaultctor sb_Message;
 %nodefaultctor sb_req;
+%nodefaultctor sb_timerh;
 
 typedef struct sb_ua {} sb_ua;
 typedef struct sb_config {} sb_config;
 typedef struct sb_memnet {} sb_memnet;
 typedef struct sb_req {} sb_req;
+typedef struct sb_timerh {} sb_timerh;
 typedef struct sb_Session {} sb_Session;
 typedef struct sb_Message {} sb_Message;
 
@@ -882,8 +935,17 @@ static int sb_memnet_filter(const char *from, const char *to, const char *data, 
         free($self);
     }
     /** End every session, release every handle and close the sockets.
-     *  The UA cannot be used after (ESTATE). */
+     *  The UA cannot be used after (ESTATE). Called from one of the UA's
+     *  callbacks, it takes effect when the running loop call returns. */
     void close(sb_envp cur) {
+        if ($self->depth > 0 && !$self->closed) {
+            /* inside one of this UA's callbacks: done when the loop call
+             * returns (it returns at once, as after stop()) */
+            $self->close_pending = 1;
+            $self->stopping = 1;
+            sipsess_ua_stop($self->ua);
+            return;
+        }
         SB_ENTER($self, cur);
         sb_ua_shutdown($self);
         SB_LEAVE($self);
@@ -940,6 +1002,37 @@ static int sb_memnet_filter(const char *from, const char *to, const char *data, 
     const int fd;
     const int next_timeout;
     const double now;
+
+    /** Call fn() once, `ms` from now on the UA's clock (virtual clock
+     *  too), like any callback; returns a Timer (timer.cancel()). */
+    sb_timerh *after(double ms, sb_obj fn) {
+        sb_last_err = 0;
+        if ($self->closed || !fn || !(ms >= 0) || ms > 1e15) {
+            sb_last_err = $self->closed ? SIPSESS_ESTATE : SIPSESS_EINVAL;
+            sb_release($self->env, fn);
+            return NULL;
+        }
+        sb_timer *c = (sb_timer *)calloc(1, sizeof *c);
+        sb_timerh *h = (sb_timerh *)calloc(1, sizeof *h);
+        int rc = c && h ? 0 : SIPSESS_ENOMEM;
+        if (rc == 0) {
+            c->u = $self;
+            c->fn = fn;
+            rc = sipsess_ua_timer_start($self->ua, (uint64_t)ms, sb_timer_fire, c,
+                                        sb_timer_destroy, &c->t);
+        }
+        if (rc) {
+            free(c);
+            free(h);
+            sb_release($self->env, fn);
+            sb_last_err = rc;
+            return NULL;
+        }
+        c->h = h;
+        h->ctx = c;
+        sb_after_send($self); /* asyncio: the adapter re-reads the timeout */
+        return h;
+    }
 
     /** Send an out-of-dialog request (OPTIONS, MESSAGE, ...) to `uri`;
      *  handler(response, final, err) gets each response (response none
@@ -1042,10 +1135,15 @@ static double sb_ua_now_get(sb_ua *u) { return u->closed ? 0.0 : (double)sipsess
 
     /** One of the offer/answer bodies (BODY_*): the bytes, or none. */
     sb_blob body(int which) {
+        sipsess_str none = {NULL, 0};
+        if (which < SIPSESS_BODY_LOCAL_OFFER || which > SIPSESS_BODY_REMOTE_ANSWER)
+            return none;
         return sipsess_session_body($self, (sipsess_body_kind)which, NULL);
     }
     sb_text body_type(int which) {
         sipsess_str ct = {NULL, 0};
+        if (which < SIPSESS_BODY_LOCAL_OFFER || which > SIPSESS_BODY_REMOTE_ANSWER)
+            return ct;
         sipsess_session_body($self, (sipsess_body_kind)which, &ct);
         return ct;
     }
@@ -1156,6 +1254,30 @@ static sb_text sb_Session_remote_tag_get(sipsess_session *s) { return sipsess_se
 static sb_text sb_Session_local_uri_get(sipsess_session *s) { return sipsess_session_local_uri(s); }
 static sb_text sb_Session_remote_uri_get(sipsess_session *s) { return sipsess_session_remote_uri(s); }
 static sb_text sb_Session_remote_target_get(sipsess_session *s) { return sipsess_session_remote_target(s); }
+%}
+
+/* ---------------------------------------------------------------------- */
+%extend sb_timerh {
+    ~sb_timerh() {
+        if ($self->ctx)
+            $self->ctx->h = NULL; /* the timer still fires */
+        free($self);
+    }
+    /** Nonzero until the timer fired or was cancelled. */
+    const int pending;
+    /** Cancel it (a no-op once it fired). */
+    sb_rc cancel() {
+        sb_timer *c = $self->ctx;
+        if (!c)
+            return 0;
+        $self->ctx = NULL;
+        c->h = NULL;
+        sipsess_ua_timer_cancel(c->t);
+        return 0;
+    }
+}
+%{
+static int sb_timerh_pending_get(sb_timerh *h) { return h->ctx != NULL; }
 %}
 
 /* ---------------------------------------------------------------------- */

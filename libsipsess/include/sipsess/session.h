@@ -436,7 +436,8 @@ typedef enum sipsess_body_kind {
     SIPSESS_BODY_REMOTE_ANSWER,
 } sipsess_body_kind;
 /** The current offer/answer bodies (the last completed exchange, or the
- *  pending offer); `content_type` may be NULL. {NULL,0} when none. */
+ *  pending offer); `content_type` may be NULL. {NULL,0} when none, and
+ *  for a `which` out of the enum's range. */
 SIPSESS_API sipsess_str sipsess_session_body(const sipsess_session *s, sipsess_body_kind which,
                                              sipsess_str *content_type);
 

@@ -182,6 +182,24 @@ SIPSESS_API uint64_t sipsess_ua_now_ms(const sipsess_ua *ua);
  *  handling ready I/O. ESTATE on a real clock. */
 SIPSESS_API int sipsess_ua_advance(sipsess_ua *ua, uint64_t ms);
 
+/* ---- application timers ---- */
+typedef struct sipsess_timer sipsess_timer;
+/**
+ * Call fn(arg) once, `ms` from now on the UA's clock (the virtual clock
+ * too), from inside a loop call like every other callback; timers due
+ * together fire in the order they were started. `destroy` (may be NULL) is
+ * called with `arg` exactly once: after fn ran, on cancel, or when the UA
+ * is freed with the timer pending (fn is then not called). `*out` (may be
+ * NULL) receives a handle for sipsess_ua_timer_cancel, valid until fn
+ * starts or the timer is cancelled. Errors: EINVAL, ENOMEM (destroy is not
+ * called on error).
+ */
+SIPSESS_API int sipsess_ua_timer_start(sipsess_ua *ua, uint64_t ms, void (*fn)(void *arg),
+                                       void *arg, void (*destroy)(void *arg),
+                                       sipsess_timer **out);
+/** Cancel a pending timer (its destroy runs now). NULL is a no-op. */
+SIPSESS_API void sipsess_ua_timer_cancel(sipsess_timer *t);
+
 /* ---- out-of-dialog requests (client side) ---- */
 
 /** The response callback of sipsess_ua_request: called for each

@@ -649,7 +649,8 @@ SIPSESS_API sipsess_str sipsess_session_remote_target(const sipsess_session *s)
 SIPSESS_API sipsess_str sipsess_session_body(const sipsess_session *s, sipsess_body_kind which,
                                              sipsess_str *content_type)
 {
-    if (!s) {
+    if (!s || (int)which < (int)SIPSESS_BODY_LOCAL_OFFER ||
+        (int)which > (int)SIPSESS_BODY_REMOTE_ANSWER) {
         sipsess_str none = {NULL, 0};
         if (content_type)
             *content_type = none;

@@ -522,10 +522,75 @@ SIPSESS_API int sipsess_ua_new(const sipsess_ua_config *cfg, sipsess_ua **out)
     return 0;
 }
 
+static void app_timer_unlink(sipsess_timer *t)
+{
+    sipsess_ua *ua = t->ua;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        ua->timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static void app_timer_fire(sipsess__timer *tm, void *arg)
+{
+    (void)tm;
+    sipsess_timer *t = arg;
+    app_timer_unlink(t);
+    t->fn(t->arg);
+    if (t->destroy)
+        t->destroy(t->arg);
+    sipsess__free(t);
+}
+
+SIPSESS_API int sipsess_ua_timer_start(sipsess_ua *ua, uint64_t ms, void (*fn)(void *arg),
+                                       void *arg, void (*destroy)(void *arg),
+                                       sipsess_timer **out)
+{
+    if (!ua || !fn)
+        return SIPSESS_EINVAL;
+    sipsess_timer *t = sipsess__calloc(1, sizeof *t);
+    if (!t)
+        return SIPSESS_ENOMEM;
+    t->ua = ua;
+    t->fn = fn;
+    t->arg = arg;
+    t->destroy = destroy;
+    sipsess__timer_init(&t->tm, app_timer_fire, t);
+    int rc = sipsess__timer_start(ua->loop, &t->tm, ms);
+    if (rc) {
+        sipsess__free(t);
+        return rc;
+    }
+    t->next = ua->timers;
+    if (t->next)
+        t->next->prev = t;
+    ua->timers = t;
+    if (out)
+        *out = t;
+    return SIPSESS_OK;
+}
+
+SIPSESS_API void sipsess_ua_timer_cancel(sipsess_timer *t)
+{
+    if (!t)
+        return;
+    sipsess__timer_stop(t->ua->loop, &t->tm);
+    app_timer_unlink(t);
+    if (t->destroy)
+        t->destroy(t->arg);
+    sipsess__free(t);
+}
+
 SIPSESS_API void sipsess_ua_free(sipsess_ua *ua)
 {
     if (!ua)
         return;
+    /* Pending application timers are dropped (their destroy runs). */
+    while (ua->timers)
+        sipsess_ua_timer_cancel(ua->timers);
     /* Sessions end first (UA_SHUTDOWN, their delegates told), while the
      * layers below still exist; then the UA delegate's notifier. */
     sipsess__sl_shutdown(ua->sl);

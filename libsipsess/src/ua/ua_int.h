@@ -40,7 +40,18 @@ struct sipsess_ua {
     sipsess_ua_delegate del;
     void *del_ud;
     void (*del_destroy)(void *ud);
+    sipsess_timer *timers;        /* application timers not yet fired */
     volatile bool stop;
+};
+
+/* An application timer (sipsess_ua_timer_start). */
+struct sipsess_timer {
+    sipsess__timer tm;
+    sipsess_ua *ua;
+    sipsess_timer *prev, *next;   /* ua->timers */
+    void (*fn)(void *arg);
+    void (*destroy)(void *arg);
+    void *arg;
 };
 
 #endif
