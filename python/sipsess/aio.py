@@ -17,6 +17,7 @@ sys.unraisablehook, or raised from serve() with raise_errors.
 from __future__ import annotations
 
 import asyncio
+import traceback
 from typing import Optional
 
 from . import core as _c
@@ -73,6 +74,10 @@ class Adapter:
                 self._fail(exc)
             else:
                 _c._write_unraisable(exc, task.get_coro())
+            # The traceback's frames hold the callback's locals, its kept
+            # request among them: clear them so that an unanswered request
+            # gets its 500 now, not whenever the exception is collected.
+            traceback.clear_frames(exc.__traceback__)
         if not self.ua.closed:
             self._resched()
 
