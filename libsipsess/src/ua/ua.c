@@ -363,6 +363,18 @@ static void on_request(void *arg, sipsess__txn *st)
         return; /* never answered */
 
     int perr = sipsess_msg_error(req, NULL);
+    /* A request over one of the parser's limits reaches us as its routing
+     * fields only (the transport's salvage): §21.4.12, §21.5.14. */
+    if (perr == SIPSESS_EURITOOLONG) {
+        reply(ua, st, 414, NULL, NULL);
+        return;
+    }
+    if (perr == SIPSESS_ETOOBIG || perr == SIPSESS_ETOOMANYHDRS || perr == SIPSESS_ETOOMANYVIA ||
+        perr == SIPSESS_EHDRTOOLONG) {
+        snprintf(extra, sizeof extra, "Message Too Large (%s)", sipsess_strerror(perr));
+        reply(ua, st, 513, extra, NULL);
+        return;
+    }
     if (perr == SIPSESS_EVERSION) {
         reply(ua, st, 505, NULL, NULL);
         return;
