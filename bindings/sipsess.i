@@ -78,6 +78,9 @@ typedef struct sb_bytes {
 typedef sipsess_str sb_text;
 typedef sipsess_str sb_blob;
 
+/* A flag: True/False in Python, true/false in Lua (where 0 would be true). */
+typedef int sb_bool;
+
 /* Arguments of a callback, in the order the script receives them. */
 enum { SB_A_SESSION, SB_A_REQUEST, SB_A_MSG, SB_A_INT, SB_A_STR, SB_A_BYTES, SB_A_NONE };
 typedef struct sb_arg {
@@ -123,7 +126,7 @@ struct sb_ua {
     sb_envp env;
     sb_obj delegate;
     sb_obj log_fn, trace_fn, memnet; /* memnet: kept alive while the UA lives */
-    int raise_errors;
+    sb_bool raise_errors;
     int stopping;       /* stop() was called: run() returns */
     int depth;          /* > 0 inside a loop call */
     int closed;
@@ -950,9 +953,9 @@ static int sb_memnet_filter(const char *from, const char *to, const char *data, 
         sb_ua_shutdown($self);
         SB_LEAVE($self);
     }
-    const int closed;
+    const sb_bool closed;
     /** Nonzero once stop() was called (until the next run()). */
-    const int stopping;
+    const sb_bool stopping;
     /** Listen on "udp:127.0.0.1:5060", "tcp:[::1]:0", "mem:0"...; returns
      *  the listener index. */
     sb_rc listen(const char *spec) {
@@ -986,7 +989,7 @@ static int sb_memnet_filter(const char *from, const char *to, const char *data, 
     }
     /** Re-raise (Python) / return (Lua) errors of callbacks from the loop
      *  call that ran them, instead of only reporting them. */
-    int raise_errors;
+    sb_bool raise_errors;
 
     /** Make run() return after the current step. */
     sb_rc stop() {
@@ -1125,7 +1128,7 @@ static double sb_ua_now_get(sb_ua *u) { return u->closed ? 0.0 : (double)sipsess
     const int state;
     const int signaling_state;
     const int term_cause;
-    const int outgoing;
+    const sb_bool outgoing;
     const sb_text call_id;
     const sb_text local_tag;
     const sb_text remote_tag;
@@ -1264,7 +1267,7 @@ static sb_text sb_Session_remote_target_get(sipsess_session *s) { return sipsess
         free($self);
     }
     /** Nonzero until the timer fired or was cancelled. */
-    const int pending;
+    const sb_bool pending;
     /** Cancel it (a no-op once it fired). */
     sb_rc cancel() {
         sb_timer *c = $self->ctx;
@@ -1285,15 +1288,15 @@ static int sb_timerh_pending_get(sb_timerh *h) { return h->ctx != NULL; }
     ~sb_req() { sb_req_free($self); }
 
     /** Nonzero while the handle can be used (in its callback, or kept). */
-    const int valid;
+    const sb_bool valid;
     const int method;
     const sb_text method_name;
     const sb_text uri;
     const sb_blob body;
     const sb_text content_type;
-    const int answered;
+    const sb_bool answered;
     const int sipfrag_status;
-    const int subscription_terminated;
+    const sb_bool subscription_terminated;
 
     /** Keep the handle past the callback to answer later. */
     sb_rc keep() { return sb_req_hold($self); }
@@ -1410,7 +1413,7 @@ static int sb_req_subscription_terminated_get(sb_req *r) { return r->req ? sipse
 /* ---------------------------------------------------------------------- */
 %extend sb_Message {
     ~sb_Message() { sipsess_msg_free($self); }
-    const int is_request;
+    const sb_bool is_request;
     const int status;
     const sb_text reason;
     const sb_text method_name;

@@ -189,10 +189,10 @@ int main(int argc, char **argv)
     int timed_out = 0;
     for (;;) {
         lua_getfield(L, ua, "stopping");
-        int stopping = lua_toboolean(L, -1) && lua_tointeger(L, -1) != 0;
+        int stopping = lua_toboolean(L, -1);
         lua_pop(L, 1);
         lua_getfield(L, ua, "closed");
-        int closed = lua_tointeger(L, -1) != 0;
+        int closed = lua_toboolean(L, -1);
         lua_pop(L, 1);
         if (stopping || closed || g_signalled)
             break;

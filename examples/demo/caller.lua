@@ -90,7 +90,7 @@ end
 local alice = {}   -- Alice's session delegate
 function alice:on_notify(s, req)
   note(("on_notify: transfer progress sipfrag %d%s"):format(req.sipfrag_status,
-       req.subscription_terminated == 1 and " (subscription over)" or ""))
+       req.subscription_terminated and " (subscription over)" or ""))
   req:accept()
   if req.sipfrag_status == 200 and not done.transferred then
     done.transferred = true

@@ -86,7 +86,7 @@ local delegate = {}
 -- The progress of the transfer (RFC 3515 §2.4.5).
 function delegate:on_notify(session, request)
   local status = request.sipfrag_status
-  local ended = request.subscription_terminated ~= 0
+  local ended = request.subscription_terminated
   assert(request:accept())
   log(('NOTIFY sipfrag "%s"%s'):format(common.first_line(request.body),
                                         ended and " (subscription terminated)" or ""))

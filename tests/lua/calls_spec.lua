@@ -38,11 +38,11 @@ local function whole_call(a, b, drive, transport)
   local responses = {}
   local s = assert(a:invite(H.uri(b, "bob", transport), H.SDP, H.CT, "X-Test: whole", rec("a"),
     function(_, resp) responses[#responses + 1] = resp.status end))
-  assert.are.equal(1, s.outgoing)
+  assert.are.equal(true, s.outgoing)
   assert.truthy(drive(function() return s.state == sipsess.SESSION_CONFIRMED and calls[1]
     and calls[1].state == sipsess.SESSION_CONFIRMED end), "not confirmed")
   local bs = calls[1]
-  assert.are.equal(0, bs.outgoing)
+  assert.are.equal(false, bs.outgoing)
   assert.are.equal(s.call_id, bs.call_id)
   assert.are.equal(s.local_tag, bs.remote_tag)
   assert.are.equal(s.remote_tag, bs.local_tag)

@@ -339,7 +339,7 @@ describe("ua.raise_errors", function()
           assert(r:accept())
         end }
       end) }
-    assert.are.equal(1, b.raise_errors)
+    assert.are.equal(true, b.raise_errors)
     local a = H.mem_ua(net)
     local s = assert(a:invite(H.uri(b), H.SDP, H.CT))
     H.pump({ a, b }, function() return s.state == sipsess.SESSION_CONFIRMED end)
@@ -364,7 +364,7 @@ describe("ua.raise_errors", function()
     assert.truthy(H.pump({ a, b }, function() return st end))
     assert.are.equal(200, st)
     -- off again: errors are only reported (stderr) and the call returns normally
-    b.raise_errors = 0
+    b.raise_errors = false
     b:close()
     a:close()
   end)
@@ -372,7 +372,7 @@ describe("ua.raise_errors", function()
   it("step() on real sockets returns the error too", function()
     local b = sipsess.new_ua { listen = "udp:127.0.0.1:0",
       delegate = { on_invite = function() error({ "not a string" }) end } }
-    b.raise_errors = 1
+    b.raise_errors = true
     local a = H.new_ua { listen = "udp:127.0.0.1:0" }
     H.defer(function() a:close(); b:close() end)
     local final
@@ -414,7 +414,7 @@ describe("ua.raise_errors", function()
   it("run() returns the error of a callback", function()
     local net = sipsess.Memnet()
     local b = H.mem_ua(net, { error_handler = false })
-    b.raise_errors = 1
+    b.raise_errors = true
     assert(b:set_delegate({ on_invite = function() error("stop the run") end }))
     local a = H.mem_ua(net)
     assert(a:invite(H.uri(b), H.SDP, H.CT))

@@ -211,7 +211,7 @@ describe("lifetime", function()
     assert.are.same({ "a" .. sipsess.TERM_UA_SHUTDOWN, "r" .. sipsess.TERM_UA_SHUTDOWN }, causes)
     assert.are.equal(sipsess.TERM_UA_SHUTDOWN, s.term_cause)
     assert.are.equal(sipsess.SESSION_TERMINATED, ringing.state)
-    assert.are.equal(1, a.closed)
+    assert.are.equal(true, a.closed)
     a:close() -- twice is fine
     for name, call in pairs({
       listen = function() return a:listen("mem:0") end,
@@ -271,13 +271,13 @@ describe("lifetime", function()
     for _ = 1, 100 do
       assert(a:advance(5))
       local ok = b:advance(5)
-      if b.closed == 1 then break end
+      if b.closed then break end
       assert(ok)
     end
-    assert.are.equal(0, inside.closed)
+    assert.are.equal(false, inside.closed)
     assert.are.equal(0, inside.accept)
     assert.are.equal(sipsess.SESSION_CONFIRMED, inside.state)
-    assert.are.equal(1, b.closed)
+    assert.are.equal(true, b.closed)
     assert.are.same({ sipsess.TERM_UA_SHUTDOWN }, causes)
     assert.truthy(H.pump({ a }, function() return body end))
     assert.are.equal("bye now", body)

@@ -13,13 +13,13 @@ b = sipsess.new_ua { listen = "mem:0", memnet = net, virtual_clock = true, deleg
     assert(r:accept(SDP, "application/sdp"))
   end } }
 local a = sipsess.new_ua { listen = "mem:0", memnet = net, virtual_clock = true }
-local function pump() for _ = 1, 40 do a:advance(5); if b.closed == 0 then b:advance(5) end end end
+local function pump() for _ = 1, 40 do a:advance(5); if not b.closed then b:advance(5) end end end
 local s = assert(a:invite("sip:b@127.0.0.1:" .. b:port(0), SDP, "application/sdp"))
 pump()
 assert(s.state == sipsess.SESSION_CONFIRMED)
 assert(s:info("close", "text/plain"))
 pump()
-assert(b.closed == 1)
+assert(b.closed == true)
 -- Request objects the script drops inside their callback, collected
 -- there or by an error handler that runs right after the callback
 local f = sipsess.new_ua { listen = "mem:0", memnet = net, virtual_clock = true,
