@@ -24,7 +24,7 @@ PY_SRC := $(filter-out python/sipsess/core.py,$(wildcard python/sipsess/*.py))
 
 $(B)/bindings/core_wrap.c: $(BIND_SRC) $(PUB_HDR)
 	@mkdir -p $(dir $@) $(PY_PKG)
-	$(SWIG) -python -module core -Ilibsipsess/include -Ibindings -outdir $(PY_PKG) -o $@ bindings/sipsess.i
+	$(SWIG) -python -doxygen -module core -Ilibsipsess/include -Ibindings -outdir $(PY_PKG) -o $@ bindings/sipsess.i
 
 $(PY_PKG)/core.py: $(B)/bindings/core_wrap.c
 

@@ -52,7 +52,7 @@ class SwigBuildExt(build_ext):
         wrap = os.path.join(self.build_temp, "core_wrap.c")
         os.makedirs(self.build_temp, exist_ok=True)
         pkg = os.path.join(HERE, "sipsess")
-        cmd = ["swig", "-python", "-module", "core", "-I" + os.path.join(TOP, "bindings")]
+        cmd = ["swig", "-python", "-doxygen", "-module", "core", "-I" + os.path.join(TOP, "bindings")]
         cmd += ["-I" + d for d in incs]
         cmd += ["-outdir", pkg, "-o", wrap, IFACE]
         subprocess.check_call(cmd)

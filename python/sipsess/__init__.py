@@ -259,18 +259,68 @@ class Outgoing:
         return f"<sipsess.Outgoing done={self.done} status={st}>"
 
 
-def _sender(raw: Callable, nbody: bool = True):
-    def send(self, *args, headers: Headers = None, handler: Any = None, **kw) -> Outgoing:
+_SESSION_DOCS = {
+    "info": "INFO (RFC 6086), also in an early dialog.",
+    "invite": "re-INVITE: body is the offer (None asks the peer for one; answer it with ack()). "
+              "A 491 is retried by the library (§14.1); the handler sees the retry's responses.",
+    "update": "UPDATE (RFC 3311): with a body an offer, without one a target refresh.",
+    "message": "MESSAGE in the dialog (RFC 3428); content type default text/plain.",
+    "notify": "NOTIFY in the dialog; put Event and Subscription-State in headers.",
+    "prack": "PRACK for the last reliable 1xx (automatic unless UA(auto_prack=False)).",
+}
+
+
+def _body_sender(name: str):
+    raw = getattr(Session, name)
+
+    def send(self, body: BodyT = None, content_type: Optional[str] = None,
+             headers: Headers = None, handler: Any = None) -> Outgoing:
         out = Outgoing(handler)
-        raw(self, *args, headers=_headers(headers), handler=out, **kw)
+        raw(self, body, content_type, _headers(headers), out)
         return out
-    send.__name__ = raw.__name__
-    send.__doc__ = (raw.__doc__ or "") + "\n\nReturns an Outgoing (awaitable final response)."
+    send.__name__ = name
+    send.__qualname__ = "Session." + name
+    send.__doc__ = (_SESSION_DOCS[name] + "\n\nReturns an Outgoing: await it for the final "
+                    "response; handler (fn(session, response) or an object with on_accept, "
+                    "on_reject, ...) sees every response. Raises StateError when the session's "
+                    "state forbids it.")
     return send
 
 
-for _name in ("info", "invite", "update", "message", "notify", "prack", "refer", "request", "bye"):
-    setattr(Session, _name, _sender(getattr(Session, _name)))
+for _name in _SESSION_DOCS:
+    setattr(Session, _name, _body_sender(_name))
+
+_raw_bye, _raw_refer, _raw_request = Session.bye, Session.refer, Session.request
+
+
+def _bye(self, headers: Headers = None, handler: Any = None) -> Outgoing:
+    """BYE: the session is Terminated (LOCAL_BYE) as soon as it is sent; the
+    Outgoing still gets the BYE's response. StateError for a callee before
+    the ACK of its 2xx or in an early dialog (use terminate())."""
+    out = Outgoing(handler)
+    _raw_bye(self, _headers(headers), out)
+    return out
+
+
+def _refer(self, refer_to: str, headers: Headers = None, handler: Any = None) -> Outgoing:
+    """REFER to `refer_to` (a URI, optionally with ?Replaces=...); the
+    progress arrives as NOTIFYs in the delegate's on_notify
+    (request.sipfrag_status)."""
+    out = Outgoing(handler)
+    _raw_refer(self, refer_to, _headers(headers), out)
+    return out
+
+
+def _request(self, method: str, body: BodyT = None, content_type: Optional[str] = None,
+             headers: Headers = None, handler: Any = None) -> Outgoing:
+    """An in-dialog request of any method (the named methods are this with
+    the method filled in)."""
+    out = Outgoing(handler)
+    _raw_request(self, method, body, content_type, _headers(headers), out)
+    return out
+
+
+Session.bye, Session.refer, Session.request = _bye, _refer, _request
 
 
 def _notify_refer(self, status: int, reason: Optional[str] = None, handler: Any = None) -> Outgoing:
