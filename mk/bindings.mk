@@ -7,7 +7,10 @@
 #
 # Both extensions link the static library (built -fPIC), so they load from
 # the build tree without any library path; neither links libpython/liblua:
-# the interpreter that loads them provides those symbols.
+# the interpreter that loads them provides those symbols. The library's
+# symbols stay inside each module (--exclude-libs): a module exports only
+# its init function, so it cannot clash with a libsipsess.so (or the other
+# module) in the same process (scripts/check-bindings-abi.sh).
 
 SWIG ?= swig
 LUA ?= lua5.4
@@ -28,9 +31,9 @@ $(B)/bindings/core_wrap.c: $(BIND_SRC) $(PUB_HDR)
 
 $(PY_PKG)/core.py: $(B)/bindings/core_wrap.c
 
-$(PY_PKG)/.built: $(B)/bindings/core_wrap.c $(STATIC) $(PY_SRC)
+$(PY_PKG)/.built: $(B)/bindings/core_wrap.c $(STATIC) $(PY_SRC) mk/bindings.mk
 	@mkdir -p $(PY_PKG)
-	$(CC) $(CFLAGS_BIND) -shared -I$(PY_INC) -o $(PY_PKG)/_core$(PY_EXT) $< $(STATIC)
+	$(CC) $(CFLAGS_BIND) -shared -I$(PY_INC) -Wl,--exclude-libs,ALL -o $(PY_PKG)/_core$(PY_EXT) $< $(STATIC)
 	cp $(PY_SRC) $(PY_PKG)/
 	@touch $@
 
@@ -38,9 +41,9 @@ $(B)/bindings/sipsess_lua_wrap.c: $(BIND_SRC) $(PUB_HDR)
 	@mkdir -p $(dir $@)
 	$(SWIG) -lua -module sipsess -Ilibsipsess/include -Ibindings -o $@ bindings/sipsess.i
 
-$(B)/lua/sipsess.so: $(B)/bindings/sipsess_lua_wrap.c $(STATIC)
+$(B)/lua/sipsess.so: $(B)/bindings/sipsess_lua_wrap.c $(STATIC) mk/bindings.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BIND) -shared -I$(LUA_INC) -o $@ $< $(STATIC)
+	$(CC) $(CFLAGS_BIND) -shared -I$(LUA_INC) -Wl,--exclude-libs,ALL -o $@ $< $(STATIC)
 
 # The host compiles the same wrapper in (luaopen_sipsess preloaded) and
 # links liblua: it is the application that embeds Lua.
@@ -67,9 +70,11 @@ BINDINGS_ENV = PYTHONPATH=$(abspath $(B))/python \
 
 .PHONY: test-python test-lua
 test-python: python $(B)/bin/sipsess-ua
+	@scripts/check-bindings-abi.sh $(PY_PKG)/_core$(PY_EXT) PyInit__core python
 	$(BINDINGS_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python
 
 test-lua: lua $(B)/bin/sipsess-ua
+	@scripts/check-bindings-abi.sh $(B)/lua/sipsess.so luaopen_sipsess lua
 	cd tests/lua && $(BINDINGS_ENV) $(LUA) $(BUSTED) --output=utfTerminal .
 
 TEST_SUITES += test-python test-lua
