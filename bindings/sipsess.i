@@ -36,7 +36,9 @@
  *     fails with ESTATE; a kept one unanswered when it is collected gets
  *     500 from the library; closing the UA releases every kept request;
  *   - callbacks run only inside the loop calls (run, step, process,
- *     advance) and close(), on the thread that makes them.
+ *     advance) and close(), on the thread that makes them; the log and
+ *     trace hooks are the exception: they also run inside the call that
+ *     logs or sends (listen, invite, accept, ...), on the calling thread.
  */
 
 %feature("compactdefaultargs");

@@ -347,6 +347,19 @@ for _name in ("accept", "reply", "reject"):
     setattr(Request, _name, _with_headers(getattr(Request, _name)))
 Session.cancel = _with_headers(Session.cancel)
 
+_raw_set_filter = Memnet.set_filter
+
+
+def _set_filter(self, fn: Optional[Callable[[str, str, bytes], bool]]) -> int:
+    """fn(from, to, data) -> True to drop the datagram (loss injection);
+    None keeps every datagram."""
+    if fn is not None and not callable(fn):
+        raise TypeError("Memnet.set_filter: a callable or None")
+    return _raw_set_filter(self, fn)
+
+
+Memnet.set_filter = _set_filter
+
 Request.msg = property(lambda self: self.message(), doc="The whole request as a Message.")
 Request.__repr__ = lambda self: (f"<sipsess.Request {self.method_name} {self.uri}>" if self.valid
                                  else "<sipsess.Request (expired)>")
