@@ -590,14 +590,17 @@ static void sb_ua_shutdown(sb_ua *u)
     if (!u || u->closed)
         return;
     u->closed = 1;
+    /* first the library, which tells the peers (480 to an INVITE still
+     * held, 487 to other kept requests, BYE, CANCEL) and detaches the
+     * handles; then the handles the script kept are released */
+    sipsess_ua_free(u->ua);
+    u->ua = NULL;
     while (u->kept) {
         sb_req *r = u->kept;
         sb_req_unlink(r);
         r->req = NULL;
         r->u = NULL;
     }
-    sipsess_ua_free(u->ua);
-    u->ua = NULL;
     sb_lang_close(u);
     sb_release(u->env, u->delegate);
     sb_release(u->env, u->log_fn);

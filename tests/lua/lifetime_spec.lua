@@ -236,15 +236,15 @@ describe("lifetime", function()
     assert.are.equal(0, a.listener_count)
     assert.is_nil(a:listener(0))
     assert.are.equal(-1, a.fd)
-    -- freeing a UA sends nothing: the callee's session lives on until
-    -- its own UA is closed
+    -- closing told the peer: BYE for the confirmed call, CANCEL for the
+    -- ringing one, so the callee's sessions do not hang
     H.run_for({ b }, 1000)
-    assert.are.equal(sipsess.SESSION_CONFIRMED, calls[1].state)
+    assert.are.equal(sipsess.SESSION_TERMINATED, calls[1].state)
+    assert.are.equal(sipsess.TERM_REMOTE_BYE, calls[1].term_cause)
     b:close()
     table.sort(causes)
-    assert.are.same({ "a" .. sipsess.TERM_UA_SHUTDOWN, "b" .. sipsess.TERM_UA_SHUTDOWN,
+    assert.are.same({ "a" .. sipsess.TERM_UA_SHUTDOWN, "b" .. sipsess.TERM_REMOTE_BYE,
       "r" .. sipsess.TERM_UA_SHUTDOWN }, causes)
-    assert.are.equal(sipsess.TERM_UA_SHUTDOWN, calls[1].term_cause)
   end)
 
   it("ua:close() from inside one of its callbacks takes effect when the loop call returns", function()

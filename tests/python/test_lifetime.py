@@ -269,10 +269,10 @@ def test_close_ends_sessions_and_closed_ua_raises(call_pair):
         with pytest.raises(sipsess.StateError):
             call()
     b.close()  # twice is fine
-    # closing sends nothing (the transport goes away with the UA): the
-    # peer's session lives on until its own timers or BYE end it
+    # closing told the peer (a BYE went out before the transport closed):
+    # its session does not hang
     pump(a)
-    assert s.state == S.CONFIRMED and cd.cause is None
+    assert s.state == S.TERMINATED and s.term_cause == T.REMOTE_BYE
 
 
 def test_close_as_context_manager_and_on_terminated_cause(memnet_pair):
@@ -478,3 +478,33 @@ def test_advance_rejects_bad_durations(memnet_pair):
     with sipsess.UA("udp:127.0.0.1:0") as real:  # not a virtual clock
         with pytest.raises(sipsess.StateError):
             real.advance(10)
+
+
+def test_close_tells_the_peer_of_calls_not_yet_answered(memnet_pair):
+    """Closing the callee's UA answers an INVITE it still holds 480, and
+    closing the caller's cancels a call still ringing: no peer is left with
+    a hanging session."""
+    net = sipsess.Memnet()
+    held = []
+
+    class Hold(sipsess.UADelegate):
+        def on_invite(self, session, request):
+            request.progress(180)
+            held.append(request.keep() or request)
+
+    a = sipsess.UA("mem:0", memnet=net, virtual_clock=True)
+    b = sipsess.UA("mem:0", memnet=net, virtual_clock=True, delegate=Hold())
+    c = sipsess.UA("mem:0", memnet=net, virtual_clock=True, delegate=Hold())
+    s1 = a.invite(target(b), SDP_OFFER, SDP)
+    s2 = a.invite(target(c), SDP_OFFER, SDP)
+    pump(a, b, c)
+    assert s1.state == S.EARLY and s2.state == S.EARLY and len(held) == 2
+    b.close()  # callee side: 480 to the INVITE it kept
+    pump(a, c)
+    assert s1.state == S.TERMINATED and s1.term_cause == T.REJECTED
+    assert s1.invitation.result().status == 480
+    c_session = held[1].session()
+    a.close()  # caller side: CANCEL for the call still ringing at c
+    pump(c)
+    assert c_session.state == S.TERMINATED and c_session.term_cause == T.CANCELLED
+    c.close()

@@ -18,8 +18,9 @@
  * from outside the loop (sipsess_session_bye called from main) is visible
  * at once through sipsess_session_get_state, and on_state_change /
  * on_terminated report it on the next step. The one exception is
- * sipsess_ua_free, which ends every session (SIPSESS_TERM_UA_SHUTDOWN) and
- * calls on_terminated and the destroy notifiers before it returns.
+ * sipsess_ua_free, which ends every session (SIPSESS_TERM_UA_SHUTDOWN; the
+ * peers get a BYE, CANCEL or 480, best effort) and calls on_terminated and
+ * the destroy notifiers before it returns.
  */
 #ifndef SIPSESS_SESSION_H
 #define SIPSESS_SESSION_H

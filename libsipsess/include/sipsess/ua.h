@@ -40,10 +40,18 @@ typedef void (*sipsess_trace_fn)(int outgoing, const char *transport, const char
                                  const char *remote, const char *data, size_t len,
                                  void *userdata);
 
-/** Limits the UA enforces (sipsess_ua_config_set_limit). */
+/** Limits the UA enforces (sipsess_ua_config_set_limit). A request over
+ *  one of the parser's limits (message size, header values, and the field
+ *  length, URI length and Via count of sipsess_parse_opts) is answered
+ *  513 Message Too Large, or 414 Request-URI Too Long for a Request-URI
+ *  over the URI limit, when its start line and the fields a response
+ *  copies (Via, From, To, Call-ID, CSeq) arrived whole: a datagram over
+ *  the size is read up to the limit, a stream up to where it broke (the
+ *  connection is then closed when the framing is lost). Otherwise, and
+ *  for responses and ACKs, it is dropped. */
 typedef enum sipsess_limit {
-    SIPSESS_LIMIT_MSG_SIZE = 1,       /**< bytes per message (65536) */
-    SIPSESS_LIMIT_HEADERS,            /**< header values per message (256) */
+    SIPSESS_LIMIT_MSG_SIZE = 1,       /**< bytes per message (65536); beyond: 513 */
+    SIPSESS_LIMIT_HEADERS,            /**< header values per message (256); beyond: 513 */
     SIPSESS_LIMIT_TRANSACTIONS,       /**< open transactions (100000; each call holds two for 32 s after it ends); beyond: 503 */
     SIPSESS_LIMIT_TCP_CONNECTIONS,    /**< open TCP connections (1024) */
     SIPSESS_LIMIT_TCP_BUFFER,         /**< bytes buffered per connection (2 x msg size) */
@@ -122,8 +130,12 @@ SIPSESS_API int sipsess_ua_config_set_trace(sipsess_ua_config *cfg, sipsess_trac
 /** Create a UA (the config is copied and may be freed). Errors: EINVAL,
  *  ENOMEM. */
 SIPSESS_API int sipsess_ua_new(const sipsess_ua_config *cfg, sipsess_ua **out);
-/** Close every listener and connection and free the UA. NULL is a no-op.
- *  Must not be called from inside one of the UA's callbacks. */
+/** End every session (SIPSESS_TERM_UA_SHUTDOWN), telling each peer on a
+ *  best-effort basis before the transport closes — BYE for a confirmed
+ *  call, CANCEL for one still ringing, 480 to an INVITE not answered yet
+ *  (no answer is waited for) — then close every listener and connection
+ *  and free the UA. NULL is a no-op. Must not be called from inside one of
+ *  the UA's callbacks. */
 SIPSESS_API void sipsess_ua_free(sipsess_ua *ua);
 
 /**

@@ -425,10 +425,17 @@ void sipsess__sl_shutdown(sipsess__sl *sl)
             s = s->next;
         if (!s)
             break;
-        /* Nothing is sent: the transport goes away with the UA. */
+        /* Tell the peer, best effort, so its call does not hang: BYE, a
+         * CANCEL, or 480 to an INVITE still unanswered go out now over
+         * the transport that closes next; no answer is waited for. A
+         * callee whose 2xx is not ACKed yet sends nothing (§15). */
         sipsess__sess_hold(s);
-        s->bye_sent = true;
-        sipsess__sess_terminate(s, SIPSESS_TERM_UA_SHUTDOWN);
+        s->final_cause = SIPSESS_TERM_UA_SHUTDOWN;
+        (void)sipsess_session_terminate(s);
+        if (sipsess__sess_alive(s)) {
+            s->bye_sent = true;
+            sipsess__sess_terminate(s, SIPSESS_TERM_UA_SHUTDOWN);
+        }
         sipsess__sess_release(s);
     }
     while (sl->creqs)
