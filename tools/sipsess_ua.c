@@ -7,6 +7,7 @@
  *              [--call URI [--rate R] [--max-concurrent M]]
  *              [--count N] [--duration S]
  *              [--options URI [--count N]]
+ *              [--limit NAME=VALUE]... [--mem-stats]
  *
  * --answer   answers every incoming call: 180, then 200 with an SDP answer
  *            to the offer, or an offer when the INVITE had no body, after
@@ -36,6 +37,17 @@
  * --linger MS  after the last call, keep serving MS ms before exiting
  *            (late retransmissions; a TCP peer that keeps the connection
  *            for a while after its last call, as SIPp's uas does).
+ * --limit NAME=VALUE  sets one of the library's limits (sipsess_limit):
+ *            msg_size, headers, transactions, tcp_connections, tcp_buffer,
+ *            tcp_idle_ms, udp_switch, sessions, pending; repeatable.
+ * --mem-stats  counts the library's allocations (sipsess_set_allocator):
+ *            blocks and bytes alive, shown in the SIGUSR1 line.
+ * SIGUSR1    prints one line "stats attempted A ok O failed F live L peak P
+ *            rss_kb R trimmed_rss_kb T" (with --mem-stats also "lib_blocks
+ *            B lib_bytes Y"): calls so far, calls not yet counted, the most
+ *            ever alive at once, this process's VmRSS, and VmRSS again once
+ *            malloc_trim has handed freed heap pages back (glibc; else the
+ *            same figure); a soak test reads it between phases.
  * --print-rusage  at exit, after the "calls" line, print this process's
  *            own resource usage (getrusage RUSAGE_SELF) as one line:
  *            "rusage utime_us U stime_us S maxrss_kb M" (the benchmark
@@ -52,6 +64,7 @@
  */
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +72,9 @@
 #include <time.h>
 
 #include <sys/resource.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <sipsess/sipsess.h>
 
@@ -68,11 +84,14 @@
 /* Options and global state                                            */
 
 #define MAX_LISTEN 16
+#define MAX_LIMITS 16
 
 static struct {
     const char *listens[MAX_LISTEN];
     int nlisten;
-    int trace, print_ports, print_rusage, answer, refer_follow;
+    const char *limits[MAX_LIMITS]; /* NAME=VALUE */
+    int nlimits;
+    int trace, print_ports, print_rusage, answer, refer_follow, mem_stats;
     sipsess_log_level level;
     const char *options_uri, *call_uri;
     long count;        /* -1: not given */
@@ -92,12 +111,57 @@ static struct {
 };
 
 static sipsess_ua *g_ua;
-static volatile sig_atomic_t g_signalled;
+static volatile sig_atomic_t g_signalled, g_stats_wanted;
 static uint64_t g_t0;
 
 static struct {
     unsigned attempted, ok, failed;
 } g_stats;
+
+/* --mem-stats: the library's allocations, counted. Each block starts with
+ * a header that keeps its size, so realloc and free can count too. */
+static struct {
+    long long blocks, bytes;
+} g_mem;
+#define MEM_HDR sizeof(max_align_t)
+
+static void *count_malloc(size_t n, void *ud)
+{
+    (void)ud;
+    char *p = malloc(MEM_HDR + n);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    g_mem.blocks++;
+    g_mem.bytes += (long long)n;
+    return p + MEM_HDR;
+}
+
+static void *count_realloc(void *ptr, size_t n, void *ud)
+{
+    if (!ptr)
+        return count_malloc(n, ud);
+    char *h = (char *)ptr - MEM_HDR;
+    size_t old;
+    memcpy(&old, h, sizeof old);
+    char *p = realloc(h, MEM_HDR + n);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    g_mem.bytes += (long long)n - (long long)old;
+    return p + MEM_HDR;
+}
+
+static void count_free(void *ptr, void *ud)
+{
+    (void)ud;
+    char *h = (char *)ptr - MEM_HDR;
+    size_t old;
+    memcpy(&old, h, sizeof old);
+    g_mem.blocks--;
+    g_mem.bytes -= (long long)old;
+    free(h);
+}
 
 /* ------------------------------------------------------------------ */
 /* Clock and logging                                                   */
@@ -165,8 +229,10 @@ static void trace_cb(int out, const char *transport, const char *local, const ch
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    g_signalled++;
+    if (sig == SIGUSR1)
+        g_stats_wanted = 1;
+    else
+        g_signalled++;
     /* sipsess_ua_wake is async-signal-safe: it writes to an eventfd. */
     if (g_ua)
         sipsess_ua_wake(g_ua);
@@ -205,6 +271,7 @@ struct call {
 static call *g_calls;         /* every call not yet freed, newest first */
 static unsigned g_next_id = 1;
 static unsigned g_live;       /* calls not yet counted */
+static unsigned g_peak;       /* the most calls ever alive at once */
 static unsigned g_live_out;   /* of them, outgoing ones */
 static unsigned g_out_started, g_in_done;
 
@@ -234,6 +301,8 @@ static call *call_new(int outgoing)
     c->next = g_calls;
     g_calls = c;
     g_live++;
+    if (g_live > g_peak)
+        g_peak = g_live;
     if (outgoing)
         g_live_out++;
     return c;
@@ -1073,6 +1142,40 @@ static int run_options(long count)
 /* ------------------------------------------------------------------ */
 /* The call loop                                                       */
 
+/* This process's resident set in kB (VmRSS), or -1. */
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6)) {
+            kb = strtol(line + 6, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+/* The SIGUSR1 line (see the file comment). */
+static void print_stats(void)
+{
+    long rss = rss_kb(), trimmed = rss;
+#ifdef __GLIBC__
+    /* glibc keeps freed pages inside its heap for reuse; what a process
+     * really holds shows once they are handed back. */
+    malloc_trim(0);
+    trimmed = rss_kb();
+#endif
+    printf("stats attempted %u ok %u failed %u live %u peak %u rss_kb %ld trimmed_rss_kb %ld",
+           g_stats.attempted, g_stats.ok, g_stats.failed, g_live, g_peak, rss, trimmed);
+    if (g_opt.mem_stats)
+        printf(" lib_blocks %lld lib_bytes %lld", g_mem.blocks, g_mem.bytes);
+    printf("\n");
+}
+
 /* Is there nothing left to do without a signal? */
 static int finished(long count)
 {
@@ -1172,6 +1275,10 @@ static int run_calls(long count)
         }
         run_due();
         reap(0);
+        if (g_stats_wanted) {
+            g_stats_wanted = 0;
+            print_stats();
+        }
     }
     return rc;
 }
@@ -1187,8 +1294,11 @@ static void usage(void)
             "                  [--answer [--answer-delay MS] [--reinvite-after MS] [--refer-follow]]\n"
             "                  [--call URI [--rate R] [--max-concurrent M]]\n"
             "                  [--count N] [--duration S] [--options URI]\n"
+            "                  [--limit NAME=VALUE]... [--mem-stats]\n"
             "  SPEC: udp:IP:PORT | tcp:IP:PORT (IPv6 as [::1]; port 0 picks one)\n"
-            "  LEVEL: none | error | warn | info | debug\n");
+            "  LEVEL: none | error | warn | info | debug\n"
+            "  NAME: msg_size | headers | transactions | tcp_connections | tcp_buffer |\n"
+            "        tcp_idle_ms | udp_switch | sessions | pending\n");
 }
 
 /* strtol/strtod with the whole argument required and a lower bound. */
@@ -1212,6 +1322,38 @@ static int parse_double(const char *s, double min, double *out)
     return 0;
 }
 
+/* "NAME=VALUE" of --limit: the limit and its value. */
+static int parse_limit(const char *s, sipsess_limit *which, unsigned *value)
+{
+    static const struct {
+        const char *name;
+        sipsess_limit id;
+    } names[] = {
+        {"msg_size", SIPSESS_LIMIT_MSG_SIZE},
+        {"headers", SIPSESS_LIMIT_HEADERS},
+        {"transactions", SIPSESS_LIMIT_TRANSACTIONS},
+        {"tcp_connections", SIPSESS_LIMIT_TCP_CONNECTIONS},
+        {"tcp_buffer", SIPSESS_LIMIT_TCP_BUFFER},
+        {"tcp_idle_ms", SIPSESS_LIMIT_TCP_IDLE_MS},
+        {"udp_switch", SIPSESS_LIMIT_UDP_SWITCH},
+        {"sessions", SIPSESS_LIMIT_SESSIONS},
+        {"pending", SIPSESS_LIMIT_PENDING},
+    };
+    const char *eq = strchr(s, '=');
+    long v;
+    if (!eq || parse_long(eq + 1, 0, &v) || v > 0x7fffffffL)
+        return -1;
+    size_t n = (size_t)(eq - s);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i].name) == n && !strncmp(s, names[i].name, n)) {
+            if (which)
+                *which = names[i].id;
+            *value = (unsigned)v;
+            return 0;
+        }
+    return -1;
+}
+
 static int parse_args(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -1233,6 +1375,9 @@ static int parse_args(int argc, char **argv)
         } else if (!strcmp(a, "--refer-follow")) {
             g_opt.refer_follow = 1;
             continue;
+        } else if (!strcmp(a, "--mem-stats")) {
+            g_opt.mem_stats = 1;
+            continue;
         }
         /* Everything else takes a value. */
         if (!v) {
@@ -1246,6 +1391,14 @@ static int parse_args(int argc, char **argv)
                 return -1;
             }
             g_opt.listens[g_opt.nlisten++] = v;
+        } else if (!strcmp(a, "--limit")) {
+            if (g_opt.nlimits == MAX_LIMITS) {
+                fprintf(stderr, "too many limits\n");
+                return -1;
+            }
+            unsigned val;
+            bad = parse_limit(v, NULL, &val);
+            g_opt.limits[g_opt.nlimits++] = v;
         } else if (!strcmp(a, "--log-level")) {
             static const char *const names[] = {"none", "error", "warn", "info", "debug"};
             bad = 1;
@@ -1299,8 +1452,23 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     g_t0 = now_ms();
 
+    /* Before the library's first allocation, which the hook requires. */
+    if (g_opt.mem_stats &&
+        sipsess_set_allocator(count_malloc, count_realloc, count_free, NULL) != 0) {
+        fprintf(stderr, "sipsess-ua: cannot install the counting allocator\n");
+        return 1;
+    }
+
     sipsess_ua_config *cfg = NULL;
     int e = sipsess_ua_config_new(&cfg);
+    for (int i = 0; !e && i < g_opt.nlimits; i++) {
+        sipsess_limit which = SIPSESS_LIMIT_MSG_SIZE;
+        unsigned val = 0;
+        parse_limit(g_opt.limits[i], &which, &val);
+        e = sipsess_ua_config_set_limit(cfg, which, val);
+        if (e)
+            fprintf(stderr, "sipsess-ua: --limit %s: %s\n", g_opt.limits[i], sipsess_strerror(e));
+    }
     if (!e)
         e = sipsess_ua_config_set_log(cfg, g_opt.level, log_cb, NULL);
     if (!e && g_opt.trace)
@@ -1336,6 +1504,15 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    /* Before the listening lines: a script that reads them may signal us
+     * at once. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+
     for (int i = 0; i < g_opt.nlisten; i++) {
         int idx = sipsess_ua_listen(g_ua, g_opt.listens[i]);
         if (idx < 0) {
@@ -1350,12 +1527,6 @@ int main(int argc, char **argv)
                 printf("listening %s\n", spec);
         }
     }
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
 
     int rc;
     long count = g_opt.count > 0 ? g_opt.count : 1;

@@ -14,6 +14,7 @@ struct sipsess_framer {
     size_t scanned; /* bytes after `off` already searched for the empty line */
     unsigned pings;
     int failed;    /* the error that broke the stream, or 0 */
+    sipsess_str bad; /* the message the last next() failed on */
 };
 
 SIPSESS_API int sipsess_framer_new(const sipsess_parse_opts *opts, sipsess_framer **out)
@@ -53,6 +54,11 @@ SIPSESS_API size_t sipsess_framer_buffered(const sipsess_framer *f)
     return f ? f->len - f->off : 0;
 }
 
+sipsess_str sipsess__framer_failed_bytes(const sipsess_framer *f)
+{
+    return f ? f->bad : (sipsess_str){NULL, 0};
+}
+
 SIPSESS_API unsigned sipsess_framer_take_pings(sipsess_framer *f)
 {
     if (!f)
@@ -78,6 +84,7 @@ SIPSESS_API int sipsess_framer_feed(sipsess_framer *f, const void *data, size_t 
         return SIPSESS_EFRAMING;
     if (!len)
         return 0;
+    f->bad = (sipsess_str){NULL, 0};
     size_t held = f->len - f->off;
     if (len > buffer_limit(f) - held) {
         f->failed = SIPSESS_ETOOBIG;
@@ -178,6 +185,7 @@ SIPSESS_API int sipsess_framer_next(sipsess_framer *f, sipsess_msg **out, size_t
         return SIPSESS_EFRAMING;
     if (!f->buf)
         return SIPSESS_EAGAIN; /* nothing fed yet (and NULL + 0 is undefined) */
+    f->bad = (sipsess_str){NULL, 0};
 
     /* Keep-alives: a CRLFCRLF ping gets a CRLF pong; a lone CRLF (a pong
      * from the other side) is skipped. */
@@ -226,11 +234,14 @@ SIPSESS_API int sipsess_framer_next(sipsess_framer *f, sipsess_msg **out, size_t
     }
     if (!body) {
         f->scanned = held;
-        if (held > f->opts.max_msg_size)
+        if (held > f->opts.max_msg_size) {
+            f->bad = (sipsess_str){start, held};
             return fail(f, SIPSESS_ETOOBIG);
+        }
         return SIPSESS_EAGAIN;
     }
     size_t hlen = (size_t)(body - start);
+    f->bad = (sipsess_str){start, hlen};
     if (hlen > f->opts.max_msg_size)
         return fail(f, SIPSESS_ETOOBIG);
     int64_t cl = scan_clen(start, body);
@@ -239,11 +250,14 @@ SIPSESS_API int sipsess_framer_next(sipsess_framer *f, sipsess_msg **out, size_t
     size_t total = hlen + (size_t)cl;
     if (total > f->opts.max_msg_size)
         return fail(f, SIPSESS_ETOOBIG);
+    f->bad = (sipsess_str){NULL, 0};
     if (held < total)
         return SIPSESS_EAGAIN;
 
     size_t eo = 0;
     int e = sipsess__msg_parse(start, total, &f->opts, true, out, &eo);
+    if (e)
+        f->bad = (sipsess_str){start, total}; /* the bytes stay until the next feed */
     f->off += total;
     f->scanned = 0;
     if (f->off == f->len)

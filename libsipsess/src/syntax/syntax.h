@@ -296,4 +296,26 @@ static inline bool sipsess__hdr_is_single(sipsess_hdr_id id)
 int sipsess__msg_parse(const void *data, size_t len, const sipsess_parse_opts *opts,
                        bool stream, sipsess_msg **out, size_t *err_off);
 
+/** Whether `e` is a parse error for a broken limit (size, header count,
+ *  Via count, field length, URI length). */
+bool sipsess__limit_error(int e);
+
+/** The part of a request that broke a limit (`why`, a limit error) that a
+ *  response needs, from the `len` bytes that arrived (the first ones of a
+ *  longer message will do): its start line and its Via, From, To, Call-ID
+ *  and CSeq fields (Via cut to the top value when there are too many),
+ *  parsed as a message without body whose sipsess_msg_error is `why`, or
+ *  SIPSESS_EURITOOLONG when the Request-URI was over the limit (it then
+ *  reads sip:invalid.invalid). Errors: SIPSESS_EINVAL (a response, an
+ *  ACK, `why` no limit error), SIPSESS_ETRUNCATED, SIPSESS_ESTARTLINE,
+ *  SIPSESS_EMISSING (one of the five fields missing or cut), the parser's
+ *  errors for what is left, SIPSESS_ENOMEM (salvage.c). */
+int sipsess__msg_salvage(const void *data, size_t len, const sipsess_parse_opts *opts, int why,
+                         sipsess_msg **out);
+
+/** The bytes of the message the last sipsess_framer_next call failed on
+ *  (those held, when the framing itself failed); valid until the next feed
+ *  or next call. {NULL, 0} when the last call did not fail on a message. */
+sipsess_str sipsess__framer_failed_bytes(const sipsess_framer *f);
+
 #endif

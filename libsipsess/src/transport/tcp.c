@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/mem.h"
+#include "syntax/syntax.h"
 #include "tp_int.h"
 
 /* Bytes read per recv(): never more than a message, so the framer, which
@@ -386,6 +387,17 @@ static bool drain(sipsess__conn *c)
                 return false;
             continue;
         }
+        /* A request over a limit is answered (513, 414) when the fields a
+         * response needs are there, on this connection, before a framing
+         * failure closes it. */
+        sipsess_str bad = sipsess__framer_failed_bytes(c->fr);
+        bool salvaged = bad.p && sipsess__tp_salvage(tp, rc, bad.p, bad.len, &c->remote, &m);
+        if (salvaged) {
+            sipsess__tp_trace(tp, false, &c->local, &c->remote, bad.p, bad.len);
+            sipsess__tp_hand_up(tp, m, c->listener, &c->remote, c, true);
+            if (c->state != C_OPEN)
+                return false;
+        }
         char txt[SIPSESS__ADDR_TEXT_MAX];
         conn_text(c, txt, sizeof txt);
         if (sipsess_framer_failed(c->fr)) {
@@ -397,9 +409,10 @@ static bool drain(sipsess__conn *c)
             conn_close(c, SIPSESS_ETRANSPORT, true);
             return false;
         }
-        SIPSESS__LOG(tp->log, SIPSESS_LOG_WARN,
-                     "transport: dropped unparseable message from %s: %s at offset %zu", txt,
-                     sipsess_errname(rc), off);
+        if (!salvaged)
+            SIPSESS__LOG(tp->log, SIPSESS_LOG_WARN,
+                         "transport: dropped unparseable message from %s: %s at offset %zu",
+                         txt, sipsess_errname(rc), off);
     }
     unsigned pings = sipsess_framer_take_pings(c->fr);
     while (pings--) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "runtime/mem.h"
+#include "syntax/syntax.h"
 #include "tp_int.h"
 
 void sipsess__tp_config_init(sipsess__tp_config *c)
@@ -283,6 +284,19 @@ static bool only_crlf(const char *p, size_t n)
     return true;
 }
 
+bool sipsess__tp_salvage(sipsess__tp *tp, int why, const char *data, size_t len,
+                        const sipsess__addr *src, sipsess_msg **out)
+{
+    if (!sipsess__limit_error(why) || sipsess__msg_salvage(data, len, &tp->cfg.parse, why, out))
+        return false;
+    char from[SIPSESS__ADDR_TEXT_MAX];
+    sipsess__addr_print(src, from, sizeof from);
+    SIPSESS__LOG(tp->log, SIPSESS_LOG_WARN,
+                 "transport: request from %s over a limit (%s): its routing fields go up",
+                 from, sipsess_errname(why));
+    return true;
+}
+
 void sipsess__tp_dgram_in(sipsess__tp *tp, int listener, const sipsess__addr *src,
                           const char *data, size_t len)
 {
@@ -294,6 +308,11 @@ void sipsess__tp_dgram_in(sipsess__tp *tp, int listener, const sipsess__addr *sr
     sipsess_msg *msg = NULL;
     size_t off = 0;
     int rc = sipsess_msg_parse(data, len, &tp->cfg.parse, &msg, &off);
+    /* A request over a limit is still answered (513, 414) when the fields
+     * a response needs are there: a datagram over the size limit arrives
+     * cut after max_msg_size + 1 bytes, which hold them. */
+    if (rc && sipsess__tp_salvage(tp, rc, data, len, src, &msg))
+        rc = 0;
     if (rc) {
         if (tp->log && tp->log->fn && tp->log->level >= SIPSESS_LOG_WARN) {
             char from[SIPSESS__ADDR_TEXT_MAX];

@@ -74,6 +74,11 @@ void sipsess__tp_trace(sipsess__tp *tp, bool out, const sipsess__addr *local,
 /** A datagram from UDP or mem: trace, parse, hand up or drop. */
 void sipsess__tp_dgram_in(sipsess__tp *tp, int listener, const sipsess__addr *src,
                           const char *data, size_t len);
+/** A request that failed to parse with limit error `why`: when the fields
+ *  a response needs can be had from `data` (sipsess__msg_salvage), *out
+ *  gets them as a message marked with the limit, and true is returned. */
+bool sipsess__tp_salvage(sipsess__tp *tp, int why, const char *data, size_t len,
+                        const sipsess__addr *src, sipsess_msg **out);
 /** Hand a parsed message up; consumes `msg`, references `conn`. */
 void sipsess__tp_hand_up(sipsess__tp *tp, sipsess_msg *msg, int listener,
                          const sipsess__addr *src, sipsess__conn *conn, bool reliable);

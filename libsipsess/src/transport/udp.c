@@ -50,16 +50,9 @@ static void udp_on_io(int fd, unsigned events, void *arg)
             size_t len = mm[i].msg_len;
             sipsess__addr src;
             sipsess__addr_from_sa(&src, SIPSESS__UDP, &from[i], mm[i].msg_hdr.msg_namelen);
-            if (len > tp->cfg.parse.max_msg_size || (mm[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-                /* Too big to parse, so no response can be routed: §18.1.1
-                 * leaves large messages to TCP anyway. */
-                char txt[SIPSESS__ADDR_TEXT_MAX];
-                sipsess__addr_print(&src, txt, sizeof txt);
-                SIPSESS__LOG(tp->log, SIPSESS_LOG_WARN,
-                             "transport: dropped datagram from %s larger than %u bytes", txt,
-                             (unsigned)tp->cfg.parse.max_msg_size);
-                continue;
-            }
+            /* A datagram over the limit (longer than max_msg_size, or cut
+             * to the slot: MSG_TRUNC) goes on too: the parser's size error
+             * may leave enough of a request to answer it 513 (§21.5.14). */
             sipsess__tp_dgram_in(tp, ls->idx, &src, tp->rbuf + (size_t)i * slot, len);
         }
         if ((unsigned)n < batch)
