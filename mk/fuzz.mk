@@ -1,12 +1,18 @@
-# libFuzzer targets: build/fuzz/msg_fuzzer and build/fuzz/uri_fuzzer.
+# libFuzzer targets, build/fuzz/<name>_fuzzer, one per fuzz/<name>_fuzzer.c:
+#   msg     message parser, printer, lookups, framer over one datagram
+#   uri     URI parser, printer, comparison, unescaping
+#   framer  stream framer fed in chunks chosen by the input
+#   digest  Authorization / WWW-Authenticate / ... parameters
+#   ua      a whole UA on a memnet and a virtual clock fed datagrams
 # The library sources are compiled here again, with coverage and the same
 # sanitizers, and without -fvisibility=hidden; they are linked directly,
 # not through libsipsess.so.
 #
 #   make fuzz                 run each target for FUZZ_SECONDS (default 60)
 #   make fuzz-replay          run each target once over the conformance set
-#                             and fuzz/corpus/ (part of `make test`)
+#                             and fuzz/corpus/<name>/ (part of `make test`)
 #   make fuzz-build           only build
+# FUZZ_TARGETS="framer ua" narrows any of them to some targets.
 # Corpora grow under build/fuzz/corpus/<target>/ (seeded from $(SHARED)
 # and fuzz/corpus/); crashes land in build/fuzz/artifacts/.
 
@@ -17,7 +23,8 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DSIPSESS_BUILDING -Ilibsipsess/include -Ilibsipsess/src \
 	-Ibench $(WARN) -O1 -g $(FUZZ_SAN)
 FUZZ_LIB_OBJ := $(patsubst libsipsess/src/%.c,$(FUZZ_B)/obj/%.o,$(LIB_SRC))
-FUZZERS := $(FUZZ_B)/msg_fuzzer $(FUZZ_B)/uri_fuzzer
+FUZZ_TARGETS ?= msg uri framer digest ua
+FUZZERS := $(patsubst %,$(FUZZ_B)/%_fuzzer,$(FUZZ_TARGETS))
 FUZZ_CONFORMANCE = $(sort $(wildcard $(SHARED)/conformance/rfc4475/*.dat \
 	$(SHARED)/conformance/rfc5118/*.dat $(SHARED)/conformance/rfc5118/wire/*.dat))
 
@@ -35,7 +42,8 @@ $(FUZZ_LIB_A): $(FUZZ_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_B)/%_fuzzer: fuzz/%_fuzzer.c fuzz/fuzz_util.h $(FUZZ_B)/obj/msg_walk.o $(FUZZ_LIB_A)
+$(FUZZ_B)/%_fuzzer: fuzz/%_fuzzer.c fuzz/fuzz_util.h $(PUB_HDR) $(LIB_PRIV_HDR) $(FUZZ_B)/obj/msg_walk.o \
+		$(FUZZ_LIB_A)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/obj/msg_walk.o $(FUZZ_LIB_A)
 
 .PHONY: fuzz-build fuzz-replay fuzz-seed
@@ -46,23 +54,23 @@ fuzz-build: $(FUZZERS)
 fuzz-replay: $(FUZZERS)
 	@test -n "$(FUZZ_CONFORMANCE)" || { echo "no conformance messages under SHARED=$(SHARED)" >&2; exit 1; }
 	@echo "scripts/fuzz-replay.sh: each target over $(SHARED)/conformance and fuzz/corpus/"
-	@scripts/fuzz-replay.sh $(FUZZ_B)/logs $(FUZZ_B)/msg_fuzzer $(FUZZ_CONFORMANCE) $(sort $(wildcard fuzz/corpus/msg/*))
-	@scripts/fuzz-replay.sh $(FUZZ_B)/logs $(FUZZ_B)/uri_fuzzer $(sort $(wildcard fuzz/corpus/uri/*)) $(FUZZ_CONFORMANCE)
+	@$(foreach t,$(FUZZ_TARGETS),scripts/fuzz-replay.sh $(FUZZ_B)/logs $(FUZZ_B)/$(t)_fuzzer \
+	    $(sort $(wildcard fuzz/corpus/$(t)/*)) $(FUZZ_CONFORMANCE) &&) true
 
 # Working corpora under build/: $(SHARED) is read-only and fuzz/corpus/
 # holds only the committed seeds. Existing corpus files are kept.
 fuzz-seed:
-	@mkdir -p $(FUZZ_B)/corpus/msg $(FUZZ_B)/corpus/uri $(FUZZ_B)/artifacts
-	@for f in $(FUZZ_CONFORMANCE); do \
-	    d=$$(basename $$(dirname $$f)); cp -n $$f $(FUZZ_B)/corpus/msg/$$d-$$(basename $$f); done
-	@cp -n fuzz/corpus/msg/* $(FUZZ_B)/corpus/msg/
-	@cp -n fuzz/corpus/uri/* $(FUZZ_B)/corpus/uri/
-	@scripts/extract-uris.sh $(FUZZ_B)/corpus/uri $(FUZZ_CONFORMANCE)
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_B)/corpus/$$t; \
+	    if [ -d fuzz/corpus/$$t ]; then cp -n fuzz/corpus/$$t/* $(FUZZ_B)/corpus/$$t/; fi; done
+	@mkdir -p $(FUZZ_B)/artifacts
+	@for t in $(filter msg framer ua,$(FUZZ_TARGETS)); do for f in $(FUZZ_CONFORMANCE); do \
+	    d=$$(basename $$(dirname $$f)); cp -n $$f $(FUZZ_B)/corpus/$$t/$$d-$$(basename $$f); done; done
+	@$(if $(filter uri,$(FUZZ_TARGETS)),scripts/extract-uris.sh $(FUZZ_B)/corpus/uri $(FUZZ_CONFORMANCE))
 
-# Both targets run even when the first one finds something; the status
-# says whether either did.
+# Every target runs even when an earlier one finds something; the status
+# says whether any did.
 fuzz: $(FUZZERS) fuzz-seed
-	@failed=""; for t in msg uri; do \
+	@failed=""; for t in $(FUZZ_TARGETS); do \
 	    echo "== $${t}_fuzzer for $(FUZZ_SECONDS)s (corpus $(FUZZ_B)/corpus/$$t)"; \
 	    $(FUZZ_B)/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/sip.dict \
 	        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
