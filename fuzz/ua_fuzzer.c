@@ -169,6 +169,8 @@ static struct {
     char tag[128], ftag[128], branch[128], callid[256], cseq[16], method[32], rseq[16];
     char ibranch[128], icseq[16];
     unsigned long out_msgs;
+    /* destroy notifiers: owed and run */
+    unsigned long rd_owed, rd_destroyed, sd_installed, sd_destroyed, ua_destroyed;
 } G;
 
 static unsigned act(void)
@@ -215,38 +217,50 @@ static void check_session(const sipsess_session *s)
 
 /* ---- what the UA does on its own ------------------------------------ */
 
-/* A request of this UA inside session `s`, chosen by `k`. */
+static void sd_install(sipsess_session *s);
+
+/* A send that took the response delegate owes its destroy notifier one
+ * call (session.h), unless it failed. */
+static void sent(int rc)
+{
+    if (rc == SIPSESS_OK)
+        G.rd_owed++;
+}
+
+/* A request of this UA inside session `s`, or another thing the
+ * application may do to it, chosen by `k`. */
 static void session_op(sipsess_session *s, unsigned k)
 {
     if (!s)
         return;
     const sipsess_response_delegate *rd = G.rd;
-    switch (k % 14) {
+    void *ud = &G;
+    switch (k % 16) {
     case 0:
-        sipsess_session_bye(s, NULL, rd, NULL);
+        sent(sipsess_session_bye(s, NULL, rd, ud));
         break;
     case 1:
-        sipsess_session_invite(s, OFFER, sizeof OFFER - 1, SDP_TYPE, NULL, rd, NULL);
+        sent(sipsess_session_invite(s, OFFER, sizeof OFFER - 1, SDP_TYPE, NULL, rd, ud));
         break;
     case 2:
-        sipsess_session_invite(s, NULL, 0, NULL, "Subject: offerless", rd, NULL);
+        sent(sipsess_session_invite(s, NULL, 0, NULL, "Subject: offerless", rd, ud));
         break;
     case 3:
-        sipsess_session_info(s, "Signal=5\r\nDuration=160\r\n", 24, "application/dtmf-relay",
-                             "Info-Package: dtmf", rd, NULL);
+        sent(sipsess_session_info(s, "Signal=5\r\nDuration=160\r\n", 24,
+                                  "application/dtmf-relay", "Info-Package: dtmf", rd, ud));
         break;
     case 4:
-        sipsess_session_update(s, OFFER, sizeof OFFER - 1, SDP_TYPE, NULL, rd, NULL);
+        sent(sipsess_session_update(s, OFFER, sizeof OFFER - 1, SDP_TYPE, NULL, rd, ud));
         break;
     case 5:
-        sipsess_session_update(s, NULL, 0, NULL, NULL, rd, NULL);
+        sent(sipsess_session_update(s, NULL, 0, NULL, NULL, rd, ud));
         break;
     case 6:
-        sipsess_session_refer(s, "sip:carol@127.0.0.1:5070", "Referred-By: <sip:ua@127.0.0.1>",
-                              rd, NULL);
+        sent(sipsess_session_refer(s, "sip:carol@127.0.0.1:5070",
+                                   "Referred-By: <sip:ua@127.0.0.1>", rd, ud));
         break;
     case 7:
-        sipsess_session_message(s, "hello", 5, NULL, NULL, rd, NULL);
+        sent(sipsess_session_message(s, "hello", 5, NULL, NULL, rd, ud));
         break;
     case 8:
         sipsess_session_terminate(s);
@@ -255,18 +269,26 @@ static void session_op(sipsess_session *s, unsigned k)
         sipsess_session_cancel(s, "Reason: SIP;cause=487;text=\"fuzz\"");
         break;
     case 10:
-        sipsess_session_prack(s, NULL, 0, NULL, NULL, rd, NULL);
+        sent(sipsess_session_prack(s, NULL, 0, NULL, NULL, rd, ud));
         break;
     case 11:
         sipsess_session_ack(s, ANSWER, sizeof ANSWER - 1, SDP_TYPE);
         break;
     case 12:
-        sipsess_session_notify(s, "SIP/2.0 200 OK\r\n", 16, "message/sipfrag",
-                               "Event: refer\r\nSubscription-State: terminated;reason=noresource",
-                               rd, NULL);
+        sent(sipsess_session_notify(s, "SIP/2.0 200 OK\r\n", 16, "message/sipfrag",
+                                    "Event: refer\r\nSubscription-State: terminated;"
+                                    "reason=noresource",
+                                    rd, ud));
+        break;
+    case 13:
+        sent(sipsess_session_request(s, "OPTIONS", NULL, 0, NULL, NULL, rd, ud));
+        break;
+    case 14:
+        sd_install(s); /* replaces the delegate: the old one's destroy runs */
         break;
     default:
-        sipsess_session_request(s, "OPTIONS", NULL, 0, NULL, NULL, rd, NULL);
+        sent(sipsess_session_request(s, "X-FUZZ", "x", 1, "text/plain", "Subject: ext", rd,
+                                     ud));
         break;
     }
 }
@@ -371,32 +393,65 @@ static int sd_ack_timeout(sipsess_session *s, sipsess_request *req, void *ud)
     (void)ud;
     FUZZ_CHECK(req == NULL);
     if (act() & 1)
-        sipsess_session_bye(s, "Reason: SIP;cause=408", G.rd, NULL);
+        sent(sipsess_session_bye(s, "Reason: SIP;cause=408", G.rd, &G));
     return 0;
 }
 
 static int sd_cancel(sipsess_session *s, sipsess_request *req, void *ud)
 {
-    (void)s;
     (void)ud;
     FUZZ_CHECK(sipsess_request_method(req) == SIPSESS_METHOD_CANCEL);
     FUZZ_CHECK(sipsess_request_answered(req));
+    unsigned a = act();
+    if ((a & 7) == 7)
+        session_op(s, a >> 3);
     return 0;
 }
 
 static void sd_state(sipsess_session *s, sipsess_session_state st, void *ud)
 {
-    (void)ud;
+    FUZZ_CHECK(ud == &G);
     FUZZ_CHECK((unsigned)st <= SIPSESS_SESSION_TERMINATED);
     check_session(s);
+    unsigned a = act();
+    if ((a & 15) == 15)
+        session_op(s, a >> 4);
 }
 
 static void sd_terminated(sipsess_session *s, sipsess_term_cause cause, void *ud)
 {
-    (void)ud;
+    FUZZ_CHECK(ud == &G);
     FUZZ_CHECK(cause != SIPSESS_TERM_NONE && (unsigned)cause <= SIPSESS_TERM_DIALOG_ERROR);
     FUZZ_CHECK(sipsess_session_term_cause(s) == cause);
     FUZZ_CHECK(sipsess_session_get_state(s) == SIPSESS_SESSION_TERMINATED);
+    /* session.h: after Terminated, operations return SIPSESS_ESTATE */
+    FUZZ_CHECK(sipsess_session_bye(s, NULL, G.rd, &G) == SIPSESS_ESTATE);
+    FUZZ_CHECK(sipsess_session_invite(s, OFFER, sizeof OFFER - 1, SDP_TYPE, NULL, G.rd, &G) ==
+               SIPSESS_ESTATE);
+}
+
+static void sd_destroy(void *ud)
+{
+    FUZZ_CHECK(ud == &G);
+    G.sd_destroyed++;
+}
+
+static void sd_install(sipsess_session *s)
+{
+    if (sipsess_session_set_delegate(s, G.sd, &G, sd_destroy) == SIPSESS_OK)
+        G.sd_installed++;
+}
+
+static void rd_destroy(void *ud)
+{
+    FUZZ_CHECK(ud == &G);
+    G.rd_destroyed++;
+}
+
+static void ua_destroy(void *ud)
+{
+    FUZZ_CHECK(ud == &G);
+    G.ua_destroyed++;
 }
 
 static int ua_invite(sipsess_ua *ua, sipsess_session *s, sipsess_request *req, void *ud)
@@ -411,7 +466,7 @@ static int ua_invite(sipsess_ua *ua, sipsess_session *s, sipsess_request *req, v
     track(s);
     unsigned a = act();
     if (!(a & 128))
-        sipsess_session_set_delegate(s, G.sd, NULL, NULL);
+        sd_install(s);
     const char *b;
     size_t n;
     body_for(req, &b, &n);
@@ -455,7 +510,7 @@ static int ua_request(sipsess_ua *ua, sipsess_request *req, void *ud)
 /* Responses to what this UA sent. */
 static void rd_accept(sipsess_session *s, const sipsess_msg *resp, void *ud)
 {
-    (void)ud;
+    FUZZ_CHECK(ud == &G);
     FUZZ_CHECK(resp != NULL && !sipsess_msg_is_request(resp));
     track(s);
     check_session(s);
@@ -472,23 +527,27 @@ static void rd_accept(sipsess_session *s, const sipsess_msg *resp, void *ud)
 
 static void rd_progress(sipsess_session *s, const sipsess_msg *resp, void *ud)
 {
-    (void)ud;
+    FUZZ_CHECK(ud == &G);
     FUZZ_CHECK(resp == NULL || !sipsess_msg_is_request(resp));
     track(s);
     unsigned a = act();
     if (a & 1)
-        sipsess_session_prack(s, (a & 2) ? ANSWER : NULL, (a & 2) ? sizeof ANSWER - 1 : 0,
-                              (a & 2) ? SDP_TYPE : NULL, NULL, G.rd, NULL);
+        sent(sipsess_session_prack(s, (a & 2) ? ANSWER : NULL, (a & 2) ? sizeof ANSWER - 1 : 0,
+                                   (a & 2) ? SDP_TYPE : NULL, NULL, G.rd, &G));
     if (a & 4)
         session_op(s, a >> 3);
 }
 
 static void rd_other(sipsess_session *s, const sipsess_msg *resp, void *ud)
 {
-    (void)ud;
+    FUZZ_CHECK(ud == &G);
     FUZZ_CHECK(resp == NULL || !sipsess_msg_is_request(resp));
-    if (s)
+    if (s) {
         check_session(s);
+        unsigned a = act();
+        if ((a & 7) == 7)
+            session_op(s, a >> 3);
+    }
 }
 
 static void ood_response(const sipsess_msg *msg, int final, int err, void *ud)
@@ -527,7 +586,7 @@ static void tick(void)
                 keep(req); /* answered later, or 500 at the end */
                 break;
             case 3:
-                sipsess_request_notify_refer(req, 100 + (b >> 3) * 20, NULL, G.rd, NULL);
+                sent(sipsess_request_notify_refer(req, 100 + (b >> 3) * 20, NULL, G.rd, &G));
                 keep(req);
                 break;
             case 4:
@@ -550,10 +609,11 @@ static void tick(void)
         const char *hdrs = (a & 16) ? "Require: 100rel\r\nSupported: timer" : NULL;
         if (sipsess_ua_invite(G.ua, PEER_URI, (a & 8) ? NULL : OFFER,
                               (a & 8) ? 0 : sizeof OFFER - 1, (a & 8) ? NULL : SDP_TYPE, hdrs,
-                              G.rd, NULL, &s) == SIPSESS_OK) {
+                              G.rd, &G, &s) == SIPSESS_OK) {
+            G.rd_owed++;
             track(s);
             if (a & 32)
-                sipsess_session_set_delegate(s, G.sd, NULL, NULL);
+                sd_install(s);
         }
         break;
     }
@@ -838,7 +898,7 @@ static void setup(uint8_t cfgb)
     FUZZ_CHECK(sipsess_ua_delegate_new(&ud) == SIPSESS_OK);
     sipsess_ua_delegate_set_on_invite(ud, ua_invite);
     sipsess_ua_delegate_set_on_request(ud, ua_request);
-    FUZZ_CHECK(sipsess_ua_set_delegate(G.ua, ud, NULL, NULL) == SIPSESS_OK);
+    FUZZ_CHECK(sipsess_ua_set_delegate(G.ua, ud, &G, ua_destroy) == SIPSESS_OK);
     sipsess_ua_delegate_free(ud);
 
     FUZZ_CHECK(sipsess_session_delegate_new(&G.sd) == SIPSESS_OK);
@@ -864,6 +924,7 @@ static void setup(uint8_t cfgb)
     sipsess_response_delegate_set_on_accept(G.rd, rd_accept);
     sipsess_response_delegate_set_on_redirect(G.rd, rd_other);
     sipsess_response_delegate_set_on_reject(G.rd, rd_other);
+    sipsess_response_delegate_set_destroy(G.rd, rd_destroy);
 
     FUZZ_CHECK(sipsess__loop_new(true, &G.rl) == SIPSESS_OK);
     sipsess__tp_config tc;
@@ -895,6 +956,15 @@ static void teardown(void)
         FUZZ_CHECK(!"the UA goes idle");
     }
     sipsess_ua_free(G.ua);
+    /* session.h: each destroy notifier ran exactly once, by the time
+     * sipsess_ua_free returns */
+    if (G.rd_destroyed != G.rd_owed || G.sd_destroyed != G.sd_installed ||
+        G.ua_destroyed != 1) {
+        fprintf(stderr,
+                "destroy notifiers: response %lu of %lu, session %lu of %lu, ua %lu of 1\n",
+                G.rd_destroyed, G.rd_owed, G.sd_destroyed, G.sd_installed, G.ua_destroyed);
+        FUZZ_CHECK(!"every destroy notifier runs exactly once");
+    }
     for (int i = 0; i < G.nsess; i++) {
         FUZZ_CHECK(sipsess_session_get_state(G.sess[i]) == SIPSESS_SESSION_TERMINATED);
         FUZZ_CHECK(sipsess_session_term_cause(G.sess[i]) != SIPSESS_TERM_NONE);
